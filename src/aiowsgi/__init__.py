@@ -1,0 +1,10 @@
+"""aiowsgi: a WSGI server whose event loop waits on the network, so worker threads only run the application.
+
+The public API is what this module exports; everything else is internal.
+"""
+
+from .__about__ import __version__
+from .config import Config
+from .server import Server, run, serve
+
+__all__ = ["Config", "Server", "__version__", "run", "serve"]

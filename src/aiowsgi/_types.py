@@ -1,0 +1,15 @@
+"""WSGI type aliases (PEP 3333), shared by the layers that speak WSGI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, TypeAlias
+
+Environ: TypeAlias = dict[str, Any]
+ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
+OptExcInfo: TypeAlias = ExcInfo | tuple[None, None, None] | None
+ResponseHeaders: TypeAlias = list[tuple[str, str]]
+WriteCallable: TypeAlias = Callable[[bytes], object]
+StartResponse: TypeAlias = Callable[..., WriteCallable]
+WSGIApp: TypeAlias = Callable[[Environ, StartResponse], Iterable[bytes]]

@@ -1,0 +1,201 @@
+"""The bounded worker pool, and the ONLY channel between a worker thread and the event loop.
+
+Theory of operation
+-------------------
+The loop hands a complete request to the pool with `WorkerPool.submit` (a `queue.SimpleQueue`, no Future per
+request). The worker runs the application and gives the response back through that request's
+`ResponseChannel`, which is the whole of the worker's reach into the loop:
+
+- `send(data)` queues bytes with `loop.call_soon_threadsafe`. It blocks the worker only when the bytes the
+  loop has not yet passed to the transport, or the transport's own buffer, are over the high-water mark
+  (the client reads slowly), and never longer than the send timeout; a client that has gone makes it raise
+  ClientDisconnected at once. So a slow reader costs bounded memory and, below the mark, no thread.
+- `sendfile(fd, ...)` hands the loop a duplicate of the file descriptor; the worker does not wait for it.
+- `finish(data, keep_alive)` queues the last bytes and the keep-alive decision; `abort()` asks the loop to
+  close the connection. One of the two ends every response (`end_if_unfinished` makes sure of it).
+
+The loop side (`HttpProtocol` in protocol.py) calls `set_writable` from pause_writing/resume_writing and
+`disconnect` from connection_lost; those are the only places the condition is notified. Callbacks run in
+the order they were queued, so the bytes reach the transport in the order the application produced them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from .errors import ClientDisconnected
+
+error_log = logging.getLogger("aiowsgi.error")
+
+Job = Callable[[], None]
+
+
+class WorkerPool:
+    """A fixed set of threads fed by one SimpleQueue; owned by a Server, joined on its shutdown."""
+
+    def __init__(self, size: int, loop: asyncio.AbstractEventLoop, name: str = "aiowsgi-worker") -> None:
+        self.size = size
+        self._loop = loop
+        self._name = name
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._running = 0
+        self._all_exited = asyncio.Event()
+
+    def start(self) -> None:
+        for index in range(self.size):
+            thread = threading.Thread(target=self._work, name=f"{self._name}-{index}", daemon=True)
+            self._threads.append(thread)
+            self._running += 1
+            thread.start()
+
+    def submit(self, job: Job) -> None:
+        self._queue.put(job)
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while (job := get()) is not None:
+            try:
+                job()
+            except BaseException:  # noqa: BLE001 - a job must never take its thread with it
+                error_log.exception("a request job raised; the worker thread carries on")
+        try:
+            self._loop.call_soon_threadsafe(self._thread_exited)
+        except RuntimeError:
+            pass  # the loop is already closed: nobody is waiting for us
+
+    def _thread_exited(self) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self._all_exited.set()
+
+    async def stop(self, timeout: float) -> int:
+        """Let queued jobs run, stop every thread, and wait up to `timeout`; returns threads still busy."""
+        for _ in self._threads:
+            self._queue.put(None)
+        if not self._threads:
+            return 0
+        try:
+            await asyncio.wait_for(self._all_exited.wait(), timeout)
+        except TimeoutError:
+            return sum(thread.is_alive() for thread in self._threads)
+        for thread in self._threads:
+            thread.join()  # each has posted its exit and is returning; this cannot block for long
+        return 0
+
+
+class ChannelOwner(Protocol):
+    """The loop-side end of a channel (HttpProtocol); its methods run on the loop thread only."""
+
+    def output_write(self, data: bytes) -> None: ...
+
+    def output_sendfile(self, fd: int, offset: int, count: int) -> None: ...
+
+    def output_finish(self, data: bytes, keep_alive: bool) -> None: ...
+
+    def output_abort(self, reason: str) -> None: ...
+
+
+class ResponseChannel:
+    """One response's way from a worker thread to the loop (see the module docstring)."""
+
+    __slots__ = (
+        "_call", "_cond", "_owner", "_high_water", "_send_timeout", "_queued", "_writable",
+        "_ended", "closed", "closing", "can_sendfile",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        owner: ChannelOwner,
+        high_water: int,
+        send_timeout: float,
+        can_sendfile: bool,
+        writable: bool,
+    ) -> None:
+        self._call = loop.call_soon_threadsafe
+        self._owner = owner
+        self._cond = threading.Condition(threading.Lock())
+        self._high_water = high_water
+        self._send_timeout = send_timeout
+        self._queued = 0  # bytes queued to the loop, not yet given to the transport
+        self._writable = writable  # the transport is below its own high-water mark
+        self._ended = False
+        self.closed = False  # the connection is gone
+        self.closing = False  # the server is draining: the response should close the connection
+        self.can_sendfile = can_sendfile
+
+    # Worker-thread side ---------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        with self._cond:
+            if not (self._writable and self._queued < self._high_water) or self.closed:
+                self._wait_for_room()
+            self._queued += len(data)
+        self._post(self._deliver, data)
+
+    def _wait_for_room(self) -> None:
+        deadline = time.monotonic() + self._send_timeout
+        while not self.closed and not (self._writable and self._queued < self._high_water):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._ended = True
+                self._post(self._owner.output_abort, "the client stopped reading (send timeout)")
+                raise ClientDisconnected("the client stopped reading its response")
+            self._cond.wait(remaining)
+        if self.closed:
+            raise ClientDisconnected("the client closed the connection")
+
+    def sendfile(self, fd: int, offset: int, count: int) -> None:
+        if self.closed:
+            raise ClientDisconnected("the client closed the connection")
+        self._post(self._owner.output_sendfile, os.dup(fd), offset, count)
+
+    def finish(self, data: bytes, keep_alive: bool) -> None:
+        self._ended = True
+        self._post(self._owner.output_finish, data, keep_alive)
+
+    def abort(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._post(self._owner.output_abort, "the response could not be completed")
+
+    def end_if_unfinished(self) -> None:
+        """Called after every job, so that no response is left neither finished nor aborted."""
+        if not self._ended:
+            error_log.error("a request ended without a complete response; closing its connection")
+            self.abort()
+
+    def _post(self, callback: Callable[..., None], *args: object) -> None:
+        try:
+            self._call(callback, *args)
+        except RuntimeError:
+            self.closed = True  # the loop has been closed under us; nothing can reach the client now
+            raise ClientDisconnected("the server's event loop is closed") from None
+
+    # Loop-thread side ----------------------------------------------------------------------------
+
+    def _deliver(self, data: bytes) -> None:
+        with self._cond:
+            self._queued -= len(data)
+            self._cond.notify()
+        if not self.closed:
+            self._owner.output_write(data)
+
+    def set_writable(self, writable: bool) -> None:
+        with self._cond:
+            self._writable = writable
+            if writable:
+                self._cond.notify()
+
+    def disconnect(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()

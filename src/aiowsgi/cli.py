@@ -1,0 +1,104 @@
+"""`python -m aiowsgi MODULE:ATTR [options]`: argparse generated from the Config fields, then run()."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .__about__ import __version__
+from .app_loader import load_app
+from .config import (
+    config_from_env,
+    config_from_kwargs,
+    env_name,
+    flags_of,
+    option_fields,
+    spec_of,
+)
+from .errors import AppLoadError, ConfigError
+from .logs import configure_logging
+from .server import run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m aiowsgi",
+        description="Serve a WSGI application. Every option can also be set with an AIOWSGI_<NAME> "
+        "environment variable (e.g. AIOWSGI_THREADS=16); a flag wins over the environment.",
+    )
+    parser.add_argument(
+        "app", metavar="MODULE:ATTR", help="the WSGI application, e.g. myproject.wsgi:application"
+    )
+    parser.add_argument("--version", action="version", version=f"aiowsgi {__version__}")
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in option_fields():
+        spec = spec_of(f)
+        group = groups.get(spec.section) or groups.setdefault(
+            spec.section, parser.add_argument_group(spec.section)
+        )
+        kwargs: dict[str, Any] = {
+            "dest": f.name,
+            "default": argparse.SUPPRESS,
+            "help": f"{spec.help} [default: {_shown_default(f.default)}; env {env_name(f)}]",
+        }
+        if isinstance(f.default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif spec.repeatable:
+            kwargs["action"] = "append"
+            kwargs["metavar"] = spec.metavar
+        else:
+            kwargs["type"] = _typed(f.name, spec.parse)
+            if spec.choices:
+                kwargs["choices"] = spec.choices
+            else:
+                kwargs["metavar"] = spec.metavar or f.name.upper()
+        group.add_argument(*flags_of(f), **kwargs)
+    return parser
+
+
+def _typed(name: str, parse: Any) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid value for {name}") from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _shown_default(value: object) -> str:
+    if value == ():
+        return "none"
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = vars(build_parser().parse_args(argv))
+    app_spec = args.pop("app")
+    try:
+        options = config_from_env()
+        options.update(args)
+        config = config_from_kwargs(options)
+    except ConfigError as exc:
+        print(f"aiowsgi: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    configure_logging(config.log_level, config.access_log)
+    try:
+        app = load_app(app_spec, config.factory, config.app_dir)
+        return run(app, config)
+    except AppLoadError as exc:
+        print(f"aiowsgi: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    except (ConfigError, ImportError) as exc:
+        print(f"aiowsgi: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    except OSError as exc:
+        print(f"aiowsgi: error: {exc.strerror or exc}", file=sys.stderr)  # noqa: T201
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

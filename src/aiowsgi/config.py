@@ -1,0 +1,336 @@
+"""Every option aiowsgi has, defined once.
+
+Each field of `Config` carries, in its metadata, everything the rest of the program needs to know about it:
+the help text, the command-line flags, how to parse it from a string and how to check it. The CLI
+(`aiowsgi.cli`), the `AIOWSGI_<NAME>` environment variables (`config_from_env`), the keyword arguments of
+`aiowsgi.serve()` / `aiowsgi.Server()` and docs/options.md (`aiowsgi._optionsdoc`) are all derived from
+these fields, so adding an option here adds it everywhere, and nowhere else needs editing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "AIOWSGI_"
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """How one option is presented and checked; stored in the field's metadata under "option"."""
+
+    help: str
+    section: str
+    flags: tuple[str, ...] = ()
+    parse: Callable[[str], Any] = str
+    choices: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None
+    metavar: str | None = None
+    repeatable: bool = False
+
+
+def _option(default: Any, **spec: Any) -> Any:
+    return field(default=default, metadata={"option": OptionSpec(**spec)})
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected one of 1/0, true/false, yes/no, on/off, got {text!r}")
+
+
+def _parse_binds(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def _at_least(minimum: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum}"
+
+    return check
+
+
+def _port(value: Any) -> str | None:
+    return None if 0 <= value <= 65535 else "must be between 0 and 65535"
+
+
+_SERVER = "Listening"
+_APP = "Application"
+_HTTP = "HTTP and limits"
+_TIME = "Timeouts"
+_LOG = "Logging"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The complete, validated configuration of one server.
+
+    Build it with keyword arguments (`Config(port=0, threads=4)`); every value is checked on construction and
+    a bad one raises `ConfigError` naming the option. See docs/options.md for every field.
+    """
+
+    # Listening
+    host: str = _option("127.0.0.1", section=_SERVER, help="Address to listen on when no --bind is given.")
+    port: int = _option(
+        8000, section=_SERVER, parse=int, check=_port, help="TCP port for --host; 0 picks a free port."
+    )
+    bind: tuple[str, ...] = _option(
+        (),
+        section=_SERVER,
+        flags=("--bind", "-b"),
+        parse=_parse_binds,
+        repeatable=True,
+        metavar="ADDRESS",
+        help="Listen on ADDRESS instead of --host/--port; repeat for several. Forms: HOST:PORT, "
+        "[IPV6]:PORT, unix:PATH, fd://N. In the environment variable, separate addresses with spaces.",
+    )
+    backlog: int = _option(
+        2048,
+        section=_SERVER,
+        parse=int,
+        check=_at_least(1),
+        help="Listen backlog: connections the kernel queues before we accept them (Gunicorn's default).",
+    )
+
+    # Application
+    threads: int = _option(
+        8,
+        section=_APP,
+        parse=int,
+        check=_at_least(1),
+        help="Worker threads that run the application. They never wait on a client, only on the "
+        "application itself, so size this for the application's own blocking (database, upstream "
+        "calls), not for the number of clients.",
+    )
+    factory: bool = _option(
+        False,
+        section=_APP,
+        parse=_parse_bool,
+        help="Treat MODULE:ATTR as a factory: call it with no arguments to get the WSGI application.",
+    )
+    app_dir: str = _option(
+        ".", section=_APP, help="Directory put first on sys.path before the application is imported."
+    )
+    root_path: str = _option(
+        "",
+        section=_APP,
+        help="SCRIPT_NAME for every request, for an application mounted below a URL prefix; a request "
+        "path that starts with it has it removed from PATH_INFO.",
+    )
+
+    # HTTP and limits
+    http: str = _option(
+        "auto",
+        section=_HTTP,
+        choices=("auto", "httptools", "h11"),
+        help="HTTP/1.1 parser: httptools (fast, C) or h11 (pure Python); auto picks httptools when it "
+        "is installed.",
+    )
+    loop: str = _option(
+        "auto",
+        section=_HTTP,
+        choices=("auto", "uvloop", "asyncio"),
+        help="Event loop for the command line and run(); auto picks uvloop when it is installed. "
+        "Embedded servers use whatever loop is running.",
+    )
+    server_header: bool = _option(
+        True,
+        section=_HTTP,
+        parse=_parse_bool,
+        help="Add 'Server: aiowsgi' to responses that have no Server header of their own.",
+    )
+    limit_request_line: int = _option(
+        8190,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(16),
+        help="Longest request line in bytes; longer gets 414. 8190 is what Apache and nginx accept by "
+        "default.",
+    )
+    limit_request_fields: int = _option(
+        100,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(1),
+        help="Most header fields in one request; more gets 431 (Gunicorn's and Apache's default).",
+    )
+    limit_request_field_size: int = _option(
+        8190,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(16),
+        help="Longest single header field (name and value) in bytes; longer gets 431.",
+    )
+    limit_request_body: int = _option(
+        1 * GiB,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(0),
+        help="Largest request body in bytes; larger gets 413, from the declared Content-Length before "
+        "any of the body is read. Waitress's default.",
+    )
+    body_spill_threshold: int = _option(
+        1 * MiB,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(0),
+        help="Request bodies up to this many bytes are kept in memory; larger ones spill to a temporary "
+        "file while they arrive.",
+    )
+    response_buffer_size: int = _option(
+        1 * MiB,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(64 * KiB),
+        help="Response bytes held per connection for a client that reads slowly; past this, the "
+        "application's write() waits (up to --send-timeout) for the client to catch up.",
+    )
+
+    # Timeouts
+    header_timeout: float = _option(
+        10 * SECONDS,
+        section=_TIME,
+        parse=float,
+        check=_at_least(0.001),
+        help="Seconds a client has, from the first byte of a request, to send the whole request head; "
+        "a slower client is answered 408 and closed.",
+    )
+    body_timeout: float = _option(
+        30 * SECONDS,
+        section=_TIME,
+        parse=float,
+        check=_at_least(0.001),
+        help="Seconds a request body may stall between two reads before the connection is closed.",
+    )
+    keep_alive_timeout: float = _option(
+        5 * SECONDS,
+        section=_TIME,
+        flags=("--keep-alive-timeout", "--timeout-keep-alive", "--keep-alive"),
+        parse=float,
+        check=_at_least(0.001),
+        help="Seconds an idle keep-alive connection stays open waiting for its next request.",
+    )
+    send_timeout: float = _option(
+        30 * SECONDS,
+        section=_TIME,
+        parse=float,
+        check=_at_least(0.001),
+        help="Seconds a client may go without reading any of its response before it is disconnected.",
+    )
+    graceful_timeout: float = _option(
+        30 * SECONDS,
+        section=_TIME,
+        parse=float,
+        check=_at_least(0),
+        help="On shutdown, seconds to let requests in flight finish before their connections are cut.",
+    )
+
+    # Logging
+    log_level: str = _option(
+        "info",
+        section=_LOG,
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="Level of the aiowsgi.error logger (command line only; embedding leaves logging to you).",
+    )
+    access_log: bool = _option(
+        True,
+        section=_LOG,
+        parse=_parse_bool,
+        help="Log one line per request to the aiowsgi.access logger: client, request line, status, "
+        "bytes sent, duration.",
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _checked(f, getattr(self, f.name)))
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with `changes` applied and checked."""
+        return dataclasses.replace(self, **changes)
+
+
+def _checked(f: dataclasses.Field[Any], value: Any) -> Any:
+    """`value` in the field's own type, or ConfigError naming the option and what is wrong with it."""
+    expected = type(f.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif expected is tuple and isinstance(value, str):
+        value = (value,)
+    elif expected is tuple and isinstance(value, list):
+        value = tuple(value)
+    # bool is an int subclass, but a True where a port belongs is a mistake, not a 1.
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+        raise ConfigError(f"option {f.name}: expected {expected.__name__}, got {value!r}")
+    if isinstance(value, tuple) and not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"option {f.name}: every item must be a string, got {value!r}")
+    spec = spec_of(f)
+    if spec.choices and value not in spec.choices:
+        raise ConfigError(f"option {f.name}: {value!r} is not one of {', '.join(spec.choices)}")
+    problem = spec.check(value) if spec.check else None
+    if problem:
+        raise ConfigError(f"option {f.name}: {value!r} {problem}")
+    return value
+
+
+def spec_of(f: dataclasses.Field[Any]) -> OptionSpec:
+    spec: OptionSpec = f.metadata["option"]
+    return spec
+
+
+def option_fields() -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of Config, in declaration order (which is also the order of --help and the docs)."""
+    return dataclasses.fields(Config)
+
+
+def flags_of(f: dataclasses.Field[Any]) -> tuple[str, ...]:
+    spec = spec_of(f)
+    return spec.flags or ("--" + f.name.replace("_", "-"),)
+
+
+def env_name(f: dataclasses.Field[Any]) -> str:
+    return ENV_PREFIX + f.name.upper()
+
+
+def parse_option(f: dataclasses.Field[Any], text: str) -> Any:
+    """Turn the text form of an option (CLI or environment) into its value, or raise ConfigError."""
+    spec = spec_of(f)
+    try:
+        value = spec.parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"option {f.name}: cannot read {text!r}: {exc}") from None
+    if spec.choices and value not in spec.choices:
+        raise ConfigError(f"option {f.name}: {value!r} is not one of {', '.join(spec.choices)}")
+    return value
+
+
+def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The options set through `AIOWSGI_<NAME>` variables, parsed but not yet checked together."""
+    source = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for f in option_fields():
+        text = source.get(env_name(f))
+        if text is not None:
+            found[f.name] = parse_option(f, text)
+    return found
+
+
+def config_from_kwargs(options: Mapping[str, Any], base: Config | None = None) -> Config:
+    """Build a Config from keyword arguments, naming any unknown option instead of a bare TypeError."""
+    known = {f.name for f in option_fields()}
+    unknown: Sequence[str] = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"unknown option(s): {', '.join(unknown)}; see docs/options.md for the list")
+    return dataclasses.replace(base, **options) if base else Config(**options)

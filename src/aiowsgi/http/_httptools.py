@@ -1,0 +1,75 @@
+"""httptools (llhttp) adapter: llhttp callbacks -> ParserSink calls, llhttp errors -> ProtocolError."""
+
+from __future__ import annotations
+
+import httptools
+
+from ..errors import ProtocolError
+from .parser import HeadLimits, ParserSink
+
+
+class HttptoolsParser:
+    name = "httptools"
+
+    def __init__(self, sink: ParserSink, limits: HeadLimits) -> None:
+        self._sink = sink
+        self._limits = limits
+        self._parser = httptools.HttpRequestParser(self)
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._in_head = False
+        self._head_bytes = 0
+        # After an Upgrade or CONNECT request llhttp stops parsing; the connection closes after answering
+        # it, so whatever follows is never parsed as HTTP.
+        self._stopped = False
+
+    def feed(self, data: bytes) -> None:
+        if self._stopped:
+            return
+        was_in_head = self._in_head
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._stopped = True
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, ProtocolError):
+                raise exc.__context__ from None
+            raise
+        except httptools.HttpParserError as exc:
+            raise ProtocolError(f"malformed request: {exc}", 400) from None
+        # llhttp gathers a header's name and value before calling us, so a head that never ends is
+        # bounded here instead: count every read that arrived wholly inside an unfinished head.
+        if was_in_head and self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.head_size:
+                raise ProtocolError("request header section too large", 431)
+
+    # llhttp callbacks
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+        self._in_head = True
+        self._head_bytes = 0
+        self._sink.on_begin()
+
+    def on_url(self, fragment: bytes) -> None:
+        self._url += fragment
+        if len(self._url) > self._limits.request_line:
+            raise ProtocolError("request line too long", 414)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.lower(), value))
+        if len(self._headers) > self._limits.field_count:
+            raise ProtocolError("too many header fields", 431)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        parser = self._parser
+        self._sink.on_head(parser.get_method(), self._url, parser.get_http_version(), self._headers)
+
+    def on_body(self, data: bytes) -> None:
+        self._sink.on_body(data)
+
+    def on_message_complete(self) -> None:
+        self._sink.on_end()

@@ -1,0 +1,233 @@
+"""THE connection state machine: one per client connection, whichever parser runs underneath.
+
+Theory of operation
+-------------------
+The parser adapter (httptools or h11) turns bytes into `on_begin`/`on_head`/`on_body`/`on_end` calls on this
+object. Everything that is a *decision* rather than tokenising happens here, once, so that both parsers give
+the same answer to the same bytes:
+
+Rule 1. Framing is decided from the head, strictly (RFC 9112 section 6): one Content-Length of digits, or a
+        Transfer-Encoding whose only coding is `chunked`; never both; no Transfer-Encoding in HTTP/1.0.
+        Anything else is refused, never guessed, so no second request can be smuggled out of a body.
+Rule 2. Limits are checked before the bytes they limit are kept: a declared Content-Length over the body
+        limit is answered 413 before the body is read; a chunked body is cut off the moment it passes it.
+Rule 3. Once a request that ends the connection has been read (Connection: close, HTTP/1.0 without
+        keep-alive, an Upgrade we will not perform), nothing after it is parsed: the connection answers
+        that request and closes.
+Rule 4. After a ProtocolError the connection is in ERROR for good; the caller answers with the error's
+        status and closes. Requests completed before the bad bytes are still answered first, in order.
+
+The response side is planned by `plan_response`, a pure function of the request and the application's
+status and headers, so the worker thread that runs the application can call it without touching any
+connection state.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ..errors import ProtocolError
+from .events import END_OF_REQUEST, BodyChunk, Event, RequestHead
+from .parser import HeadLimits, Parser, make_parser
+
+# A Content-Length of more digits than this cannot fit any body limit we accept; refusing it early keeps
+# int() away from attacker-sized strings.
+_MAX_LENGTH_DIGITS = 18
+
+
+class ReadState(enum.Enum):
+    IDLE = "idle"  # between requests: no byte of the next one yet
+    HEAD = "head"  # some of a request head has arrived
+    BODY = "body"  # the head is complete, the body is arriving
+    MUST_CLOSE = "must-close"  # Rule 3
+    ERROR = "error"  # Rule 4
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLimits:
+    head: HeadLimits
+    body: int
+
+
+class ServerConnection:
+    """The request side of one HTTP/1.1 server connection, fed by a parser adapter."""
+
+    def __init__(self, parser_name: str, limits: RequestLimits) -> None:
+        self._limits = limits
+        self._parser: Parser = make_parser(parser_name, self, limits.head)
+        self.state = ReadState.IDLE
+        self._events: list[Event] = []
+        self._keep_alive = True
+        self._body_received = 0
+
+    @property
+    def parser_name(self) -> str:
+        return self._parser.name
+
+    def receive_data(self, data: bytes) -> tuple[list[Event], ProtocolError | None]:
+        """Feed bytes from the client.
+
+        Returns the events they completed and, if the bytes were not acceptable, the ProtocolError to
+        answer after those events' requests. Any other exception is a bug.
+        """
+        if self.state is ReadState.MUST_CLOSE or self.state is ReadState.ERROR:
+            return [], None
+        events = self._events = []
+        try:
+            self._parser.feed(data)
+        except ProtocolError as exc:
+            if self._must_close():
+                # llhttp complains about bytes after a closing request; Rule 3 already ignores them.
+                return events, None
+            self.state = ReadState.ERROR
+            return events, exc
+        return events, None
+
+    def _must_close(self) -> bool:
+        # A method, so that mypy does not narrow `state` across the parser callbacks that change it.
+        return self.state is ReadState.MUST_CLOSE
+
+    # ParserSink: called by the adapter, inside receive_data.
+
+    def on_begin(self) -> None:
+        if self.state is ReadState.IDLE:
+            self.state = ReadState.HEAD
+
+    def on_head(self, method: bytes, target: bytes, version: str, headers: list[tuple[bytes, bytes]]) -> None:
+        if self.state is ReadState.MUST_CLOSE:
+            return
+        head = validate_head(method, target, version, headers, self._limits)
+        self._keep_alive = head.keep_alive
+        self._body_received = 0
+        self.state = ReadState.BODY
+        self._events.append(head)
+
+    def on_body(self, data: bytes) -> None:
+        if self.state is ReadState.MUST_CLOSE:
+            return
+        self._body_received += len(data)
+        if self._body_received > self._limits.body:
+            raise ProtocolError(f"request body larger than the limit of {self._limits.body} bytes", 413)
+        self._events.append(BodyChunk(data))
+
+    def on_end(self) -> None:
+        if self.state is ReadState.MUST_CLOSE:
+            return
+        self.state = ReadState.IDLE if self._keep_alive else ReadState.MUST_CLOSE
+        self._events.append(END_OF_REQUEST)
+
+
+def validate_head(
+    method_bytes: bytes,
+    target: bytes,
+    version: str,
+    headers: list[tuple[bytes, bytes]],
+    limits: RequestLimits,
+) -> RequestHead:
+    """Check a parsed head against RFC 9112 and our limits, and derive its framing facts (Rule 1, 2)."""
+    if version != "1.1" and version != "1.0":
+        raise ProtocolError(f"HTTP/{version} is not supported", 505)
+    method = method_bytes.decode("ascii")
+    if method == "CONNECT":
+        raise ProtocolError("CONNECT is not supported", 501)
+    _check_target(method, target)
+    if len(headers) > limits.head.field_count:
+        raise ProtocolError("too many header fields", 431)
+
+    content_length: int | None = None
+    transfer_codings: list[bytes] = []
+    connection_tokens: list[bytes] = []
+    host_count = 0
+    expect_continue = False
+    upgrade = False
+    field_size = limits.head.field_size
+    for name, value in headers:
+        if len(name) + len(value) > field_size:
+            raise ProtocolError("header field too large", 431)
+        if name == b"content-length":
+            if content_length is not None:
+                raise ProtocolError("more than one Content-Length", 400)
+            if not value.isdigit() or len(value) > _MAX_LENGTH_DIGITS:
+                raise ProtocolError("Content-Length is not a number", 400)
+            content_length = int(value)
+        elif name == b"transfer-encoding":
+            transfer_codings.extend(c.strip().lower() for c in value.split(b","))
+        elif name == b"host":
+            host_count += 1
+        elif name == b"connection":
+            connection_tokens.extend(t.strip().lower() for t in value.split(b","))
+        elif name == b"expect":
+            expect_continue = value.lower() == b"100-continue"
+        elif name == b"upgrade":
+            upgrade = True
+
+    chunked = False
+    if transfer_codings:
+        if version == "1.0":
+            raise ProtocolError("Transfer-Encoding in an HTTP/1.0 request", 400)
+        if content_length is not None:
+            raise ProtocolError("both Content-Length and Transfer-Encoding", 400)
+        if transfer_codings[-1] != b"chunked" and b"chunked" in transfer_codings:
+            raise ProtocolError("chunked is not the final transfer coding", 400)
+        if transfer_codings != [b"chunked"]:
+            raise ProtocolError("unsupported transfer coding", 501)
+        chunked = True
+    if content_length is not None and content_length > limits.body:
+        raise ProtocolError(f"Content-Length {content_length} is over the limit of {limits.body} bytes", 413)
+    if host_count > 1 or (host_count == 0 and version == "1.1"):
+        raise ProtocolError("an HTTP/1.1 request needs exactly one Host header", 400)
+
+    if version == "1.1":
+        keep_alive = b"close" not in connection_tokens
+    else:
+        keep_alive = b"keep-alive" in connection_tokens
+    if upgrade and b"upgrade" in connection_tokens:
+        keep_alive = False  # Rule 3: we answer it as plain HTTP, then the bytes after it are not HTTP.
+    has_body = chunked or bool(content_length)
+    return RequestHead(
+        method=method,
+        target=target,
+        http_version=version,
+        headers=tuple(headers),
+        content_length=content_length,
+        chunked=chunked,
+        keep_alive=keep_alive,
+        expect_continue=expect_continue and has_body and version == "1.1",
+    )
+
+
+def _check_target(method: str, target: bytes) -> None:
+    if target.startswith(b"/"):
+        return
+    if target == b"*":
+        if method != "OPTIONS":
+            raise ProtocolError("'*' is only a valid target for OPTIONS", 400)
+        return
+    lowered = target[:8].lower()
+    if lowered.startswith((b"http://", b"https://")):
+        return
+    raise ProtocolError("request target is not in origin, absolute or asterisk form", 400)
+
+
+class BodyFraming(enum.Enum):
+    NONE = "none"  # HEAD, 1xx, 204, 304: headers only
+    LENGTH = "length"  # Content-Length
+    CHUNKED = "chunked"  # HTTP/1.1 without a known length
+    UNTIL_CLOSE = "until-close"  # HTTP/1.0 without a known length: the end of the body is the close
+
+
+def plan_response(
+    request: RequestHead, status: int, content_length: int | None, close_requested: bool
+) -> tuple[BodyFraming, bool]:
+    """How the response body is delimited, and whether the connection stays open after it."""
+    if request.method == "HEAD" or status < 200 or status == 204 or status == 304:
+        framing = BodyFraming.NONE
+    elif content_length is not None:
+        framing = BodyFraming.LENGTH
+    elif request.http_version == "1.1":
+        framing = BodyFraming.CHUNKED
+    else:
+        framing = BodyFraming.UNTIL_CLOSE
+    keep_alive = request.keep_alive and not close_requested and framing is not BodyFraming.UNTIL_CLOSE
+    return framing, keep_alive

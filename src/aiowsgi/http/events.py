@@ -1,0 +1,41 @@
+"""What the connection reports about the request side of an HTTP/1.1 connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """A validated request line and header section, with the framing facts derived from it.
+
+    `headers` keeps the order and the original spelling of each name; names are lower-cased bytes.
+    `content_length` is the declared body length (None for a chunked body or no body). `keep_alive` is
+    the client's wish; the response may still close.
+    """
+
+    method: str
+    target: bytes
+    http_version: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    content_length: int | None
+    chunked: bool
+    keep_alive: bool
+    expect_continue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BodyChunk:
+    """Some bytes of the current request's body, already de-chunked."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfRequest:
+    """The current request is complete (its trailers, if any, were read and dropped)."""
+
+
+END_OF_REQUEST = EndOfRequest()
+
+Event = RequestHead | BodyChunk | EndOfRequest

@@ -1,0 +1,162 @@
+"""Response bytes: status line, header checks, framing headers, chunks, error pages, a cached Date.
+
+One writer serves both parsers, so a response is the same bytes whichever parser read the request.
+`check_response_head` runs when the application calls start_response (PEP 3333 asks servers to reject bad
+headers then, while the application can still see the error); `encode_head` runs once the body framing is
+known. Both are pure and safe to call from worker threads.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+
+from ..errors import InvalidResponse
+from .connection import BodyFraming
+
+CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
+LAST_CHUNK = b"0\r\n\r\n"
+SERVER_NAME = "aiowsgi"
+
+_STATUS = re.compile(r"[2-5][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
+# One pass over every header line the application gave: a token, ": ", then no control characters
+# except tab. Anything else (CR, LF, NUL) could end the header section early and split the response.
+_HEADER_BLOCK = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\t\x20-\x7e\x80-\xff]*\r\n)*")
+# PEP 3333: an application must not send hop-by-hop headers; the server owns the connection's framing.
+# "connection: close" is the exception we honour, as a request to close after this response.
+_HOP_BY_HOP = frozenset(
+    {"keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+     "transfer-encoding", "upgrade", "proxy-connection"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHead:
+    """An application's status and headers, checked, with the facts the framing needs."""
+
+    status: str
+    status_code: int
+    header_block: str
+    content_length: int | None
+    close_requested: bool
+    has_server: bool
+    has_date: bool
+
+
+def check_response_head(status: object, headers: object) -> ResponseHead:
+    """Validate what the application passed to start_response, or raise InvalidResponse saying why."""
+    if type(status) is not str:
+        raise InvalidResponse(f"status must be a str, got {type(status).__name__}: {status!r}")
+    if not _STATUS.fullmatch(status):
+        raise InvalidResponse(f"status must be a 3-digit code from 200 to 599 and a reason: {status!r}")
+    if type(headers) is not list:
+        raise InvalidResponse(f"headers must be a list of (name, value) tuples, got {type(headers).__name__}")
+    status_code = int(status[:3])
+    content_length: int | None = None
+    close_requested = has_server = has_date = False
+    lines: list[str] = []
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            raise InvalidResponse(f"each header must be a (name, value) tuple, got {item!r}")
+        name, value = item
+        if type(name) is not str or type(value) is not str:
+            raise InvalidResponse(f"header names and values must be str, got {item!r}")
+        lowered = name.lower()
+        if lowered == "content-length":
+            if not value.isdigit() or not value.isascii():
+                raise InvalidResponse(f"Content-Length must be a number of bytes, got {value!r}")
+            content_length = int(value)
+            if status_code == 204:
+                continue  # RFC 9110 section 8.6: never sent with a 204
+        elif lowered == "connection":
+            close_requested = close_requested or "close" in value.lower()
+            continue
+        elif lowered in _HOP_BY_HOP:
+            raise InvalidResponse(f"{name!r} is a hop-by-hop header, which a WSGI application must not send")
+        elif lowered == "server":
+            has_server = True
+        elif lowered == "date":
+            has_date = True
+        lines.append(f"{name}: {value}\r\n")
+    block = "".join(lines)
+    if not _HEADER_BLOCK.fullmatch(block):
+        bad = next(line for line in lines if not _HEADER_BLOCK.fullmatch(line))
+        raise InvalidResponse(f"header has a character not allowed in HTTP (CR, LF or a control): {bad!r}")
+    return ResponseHead(
+        status=status,
+        status_code=status_code,
+        header_block=block,
+        content_length=content_length,
+        close_requested=close_requested,
+        has_server=has_server,
+        has_date=has_date,
+    )
+
+
+def encode_head(
+    head: ResponseHead,
+    framing: BodyFraming,
+    keep_alive: bool,
+    request_version: str,
+    server_header: bool,
+    inferred_length: int | None = None,
+) -> bytes:
+    """Status line and headers in one bytes object, with the framing and connection headers we own."""
+    parts = ["HTTP/1.1 ", head.status, "\r\n", head.header_block]
+    if head.content_length is None and inferred_length is not None and head.status_code != 204:
+        parts.append(f"Content-Length: {inferred_length}\r\n")
+    if framing is BodyFraming.CHUNKED:
+        parts.append("Transfer-Encoding: chunked\r\n")
+    if not keep_alive:
+        parts.append("Connection: close\r\n")
+    elif request_version == "1.0":
+        parts.append("Connection: keep-alive\r\n")
+    if not head.has_date:
+        parts.append(http_date_line())
+    if server_header and not head.has_server:
+        parts.append("Server: " + SERVER_NAME + "\r\n")
+    parts.append("\r\n")
+    try:
+        return "".join(parts).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise InvalidResponse(
+            f"status or header is not latin-1: {exc.object[exc.start : exc.end]!r}"
+        ) from None
+
+
+def encode_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def http_date_line() -> str:
+    """'Date: ...\\r\\n' for the current second; formatted at most once a second, from any thread."""
+    global _date_cache
+    now = int(time.time())
+    second, line = _date_cache
+    if second != now:
+        line = "Date: " + formatdate(now, usegmt=True) + "\r\n"
+        _date_cache = (now, line)
+    return line
+
+
+def error_response(status: int, detail: str, server_header: bool = True) -> bytes:
+    """A complete plain-text error response that closes the connection."""
+    phrase = HTTPStatus(status).phrase
+    body = f"{status} {phrase}: {detail}\n".encode("utf-8", "replace")
+    head = (
+        f"HTTP/1.1 {status} {phrase}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n"
+        + http_date_line()
+        + ("Server: " + SERVER_NAME + "\r\n" if server_header else "")
+        + ("Retry-After: 1\r\n" if status == 503 else "")
+        + "\r\n"
+    )
+    return head.encode("latin-1") + body

@@ -1,0 +1,424 @@
+"""One client connection on the event loop: transport I/O, timers, flow control, and hand-off to the pool.
+
+Everything here runs on the loop thread. The life of a request:
+  bytes -> ServerConnection (events) -> an Exchange gathers the head and body -> complete requests wait in
+  `_pipeline` -> one at a time, the oldest is submitted to the pool -> its ResponseChannel calls
+  output_write / output_finish / output_abort here -> the next request, or the keep-alive wait, or close.
+
+A connection is always waiting on exactly one thing, and `_deadline` says until when: the next request
+(keep-alive timeout), the rest of a head (header timeout, from its first byte), more of a body (body
+timeout, from the last read), or the application (no timeout here; the worker owns that wait). A single
+TimerHandle is re-armed only when a deadline moves earlier, so the hot path does not churn timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import functools
+import logging
+import os
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from ._types import Environ, WSGIApp
+from .bridge import ResponseChannel, WorkerPool
+from .config import Config
+from .errors import ProtocolError
+from .http.connection import ReadState, RequestLimits, ServerConnection
+from .http.events import BodyChunk, EndOfRequest, RequestHead
+from .http.writer import CONTINUE_RESPONSE, error_response
+from .wsgi.environ import connection_environ, request_environ
+from .wsgi.input import RequestBody
+from .wsgi.response import file_wrapper, run_application
+
+error_log = logging.getLogger("aiowsgi.error")
+
+# Complete requests read ahead of the one running; past this, reading pauses until the queue drains.
+MAX_PIPELINED = 16
+
+
+@dataclass(eq=False)
+class ServerState:
+    """What every connection of one server shares."""
+
+    app: WSGIApp
+    config: Config
+    pool: WorkerPool
+    loop: asyncio.AbstractEventLoop
+    parser_name: str
+    limits: RequestLimits
+    url_scheme: str = "http"
+    connections: set[HttpProtocol] = field(default_factory=set)
+    draining: bool = False
+    all_closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Wait(enum.Enum):
+    NEXT_REQUEST = "keep-alive"
+    HEAD = "header"
+    BODY = "body"
+
+
+@dataclass(eq=False, slots=True)
+class Exchange:
+    head: RequestHead
+    body: RequestBody
+    continue_sent: bool = False
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
+        self._loop = state.loop
+        self._config = state.config
+        self.transport: asyncio.Transport | None = None
+        self._conn = ServerConnection(state.parser_name, state.limits)
+        self._base_environ: Environ = {}
+        self._receiving: Exchange | None = None
+        self._pipeline: deque[Exchange | ProtocolError] = deque()
+        self._channel: ResponseChannel | None = None  # the request running in a worker, if any
+        self._reading = True
+        self._writable = True
+        self._eof = False
+        self._closed = False
+        self._file_sends = 0
+        self._after_file: list[tuple[bytes, bool | None]] = []
+        self._wait: Wait | None = None
+        self._deadline = 0.0
+        self._head_started: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
+        self._send_timer: asyncio.TimerHandle | None = None
+        self.peer = "-"
+
+    # asyncio callbacks ---------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport, but they have its methods.
+        transport = self.transport = cast(asyncio.Transport, transport)
+        self._state.connections.add(self)
+        self._state.all_closed.clear()
+        server = transport.get_extra_info("sockname")
+        client = transport.get_extra_info("peername")
+        tcp = isinstance(server, tuple)
+        if tcp and client:
+            self.peer = f"{client[0]}:{client[1]}"
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        elif not tcp:
+            self.peer = "unix"
+        self._base_environ = connection_environ(
+            (server[0], server[1]) if tcp else None,
+            (client[0], client[1]) if tcp and client else None,
+            self._state.url_scheme,
+            self._config.root_path,
+            file_wrapper,
+        )
+        high = self._config.response_buffer_size
+        transport.set_write_buffer_limits(high=high, low=high // 4)
+        if self._state.draining:
+            self._close()
+            return
+        self._await(Wait.NEXT_REQUEST, self._loop.time() + self._config.keep_alive_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        events, error = self._conn.receive_data(data)
+        for event in events:
+            if type(event) is RequestHead:
+                self._head_started = None
+                self._receiving = Exchange(event, RequestBody(self._config.body_spill_threshold))
+                if event.expect_continue and self._channel is None and not self._pipeline:
+                    self._send_continue(self._receiving)
+            elif type(event) is BodyChunk:
+                assert self._receiving is not None
+                self._receiving.body.append(event.data)
+            else:
+                assert type(event) is EndOfRequest
+                assert self._receiving is not None
+                self._pipeline.append(self._receiving)
+                self._receiving = None
+        if error is not None:
+            self._drop_receiving()
+            self._pipeline.append(error)
+        if self._channel is None:
+            self._run_next()
+        if self._reading and (len(self._pipeline) >= MAX_PIPELINED or error is not None):
+            self._pause_reading()
+        if self._channel is None and not self._closed:
+            self._refresh_wait()
+
+    def eof_received(self) -> bool:
+        # The client may half-close after sending its requests; answer them, then close.
+        self._eof = True
+        if self._channel is None and not self._pipeline:
+            self._close()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._state.connections.discard(self)
+        if not self._state.connections:
+            self._state.all_closed.set()
+        if self._channel is not None:
+            self._channel.disconnect()
+        self._drop_receiving()
+        for item in self._pipeline:
+            if isinstance(item, Exchange):
+                item.body.close()
+        self._pipeline.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+
+    def pause_writing(self) -> None:
+        self._writable = False
+        if self._channel is not None:
+            self._channel.set_writable(False)
+        if self._send_timer is None:
+            self._send_timer = self._loop.call_later(self._config.send_timeout, self._on_send_timeout)
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        if self._channel is not None:
+            self._channel.set_writable(True)
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+
+    # Requests --------------------------------------------------------------------------------------
+
+    def _run_next(self) -> None:
+        """Start the oldest complete request, or answer the error that ended the pipeline."""
+        if not self._pipeline or self._closed:
+            return
+        item = self._pipeline.popleft()
+        if isinstance(item, ProtocolError):
+            self._reject(item)
+            return
+        transport = self.transport
+        assert transport is not None
+        channel = ResponseChannel(
+            self._loop,
+            self,
+            self._config.response_buffer_size,
+            self._config.send_timeout,
+            can_sendfile=self._can_sendfile(),
+            writable=self._writable,
+        )
+        # After a half-close, the last request read is the last one answered: it says Connection: close.
+        channel.closing = self._state.draining or (self._eof and not self._pipeline)
+        self._channel = channel
+        self._wait = None
+        self._state.pool.submit(
+            functools.partial(_serve, self._state, self._base_environ, item, channel, time.monotonic())
+        )
+        if not self._reading and len(self._pipeline) < MAX_PIPELINED and not self._conn_failed():
+            self._resume_reading()
+
+    def _send_continue(self, exchange: Exchange) -> None:
+        exchange.continue_sent = True
+        assert self.transport is not None
+        self.transport.write(CONTINUE_RESPONSE)
+
+    def _reject(self, error: ProtocolError) -> None:
+        error_log.info("%s: bad request, answered %d: %s", self.peer, error.status_hint, error)
+        self._write_and_close(error_response(error.status_hint, str(error), self._config.server_header))
+
+    def _drop_receiving(self) -> None:
+        if self._receiving is not None:
+            self._receiving.body.close()
+            self._receiving = None
+
+    def _conn_failed(self) -> bool:
+        return self._conn.state is ReadState.ERROR
+
+    # Output: the loop side of ResponseChannel ------------------------------------------------------
+
+    def output_write(self, data: bytes) -> None:
+        if self._closed:
+            return
+        if self._file_sends:
+            self._after_file.append((data, None))
+            return
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def output_finish(self, data: bytes, keep_alive: bool) -> None:
+        if self._closed:
+            return
+        if self._file_sends:
+            self._after_file.append((data, keep_alive))
+            return
+        assert self.transport is not None
+        if data:
+            self.transport.write(data)
+        self._channel = None
+        if not keep_alive or self._eof and not self._pipeline or self._state.draining:
+            self._close()
+            return
+        self._run_next()
+        if self._channel is None:
+            receiving = self._receiving
+            if receiving is not None and receiving.head.expect_continue and not receiving.continue_sent:
+                self._send_continue(receiving)
+            self._refresh_wait()
+
+    def output_abort(self, reason: str) -> None:
+        error_log.debug("%s: closing: %s", self.peer, reason)
+        self._channel = None
+        if self.transport is not None:
+            self.transport.abort()
+
+    def output_sendfile(self, fd: int, offset: int, count: int) -> None:
+        file = os.fdopen(fd, "rb")
+        if self._closed:
+            file.close()
+            return
+        self._file_sends += 1
+        self._loop.create_task(self._send_file(file, offset, count))
+
+    async def _send_file(self, file: Any, offset: int, count: int) -> None:
+        assert self.transport is not None
+        try:
+            await self._loop.sendfile(self.transport, file, offset, count)
+        except (OSError, RuntimeError) as exc:
+            error_log.debug("%s: sendfile failed: %s", self.peer, exc)
+            self.transport.abort()
+        finally:
+            file.close()
+            self._file_sends -= 1
+        if not self._file_sends:
+            queued, self._after_file = self._after_file, []
+            for data, keep_alive in queued:
+                if keep_alive is None:
+                    self.output_write(data)
+                else:
+                    self.output_finish(data, keep_alive)
+
+    def _can_sendfile(self) -> bool:
+        # uvloop has no loop.sendfile, and TLS transports cannot use os.sendfile.
+        transport = self.transport
+        return (
+            isinstance(self._loop, asyncio.BaseEventLoop)
+            and transport is not None
+            and transport.get_extra_info("sslcontext") is None
+        )
+
+    # Waiting, timeouts and closing -------------------------------------------------------------------
+
+    def _refresh_wait(self) -> None:
+        """Set the deadline for whatever the connection now waits on from the client."""
+        now = self._loop.time()
+        state = self._conn.state
+        if state is ReadState.IDLE:
+            self._await(Wait.NEXT_REQUEST, now + self._config.keep_alive_timeout)
+        elif state is ReadState.HEAD:
+            if self._head_started is None:
+                self._head_started = now
+            self._await(Wait.HEAD, self._head_started + self._config.header_timeout)
+        elif state is ReadState.BODY:
+            self._await(Wait.BODY, now + self._config.body_timeout)
+        else:
+            self._wait = None
+
+    def _await(self, wait: Wait, deadline: float) -> None:
+        self._wait = wait
+        self._deadline = deadline
+        if self._timer is None or self._timer_when > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer_when = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        wait = self._wait
+        if wait is None or self._closed:
+            return
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            self._timer_when = self._deadline
+            return
+        if wait is Wait.NEXT_REQUEST:
+            self._close()
+            return
+        error_log.info("%s: %s timeout, answered 408", self.peer, wait.value)
+        self._drop_receiving()
+        self._write_and_close(error_response(408, f"{wait.value} timeout", self._config.server_header))
+
+    def _on_send_timeout(self) -> None:
+        self._send_timer = None
+        error_log.info(
+            "%s: the client stopped reading for %.0fs; closing", self.peer, self._config.send_timeout
+        )
+        if self._channel is not None:
+            self._channel.disconnect()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _write_and_close(self, data: bytes) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.write(data)
+        self._close()
+
+    def _close(self) -> None:
+        """Close after the buffered output is sent, but never wait longer than the send timeout for it."""
+        self._wait = None
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.close()
+        if transport.get_write_buffer_size() and self._send_timer is None:
+            self._send_timer = self._loop.call_later(self._config.send_timeout, transport.abort)
+
+    def _pause_reading(self) -> None:
+        if self.transport is not None and self._reading:
+            self._reading = False
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self.transport is not None and not self._reading and not self.transport.is_closing():
+            self._reading = True
+            self.transport.resume_reading()
+
+    def shutdown(self) -> None:
+        """The server is draining: close now if idle, else after the response in progress."""
+        if self._channel is not None:
+            self._channel.closing = True
+        elif not self._pipeline:
+            self._close()
+
+    def force_close(self) -> None:
+        if self._channel is not None:
+            self._channel.disconnect()
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _serve(
+    state: ServerState, base: Environ, exchange: Exchange, channel: ResponseChannel, queued: float
+) -> None:
+    """The job a worker thread runs for one request."""
+    body = exchange.body
+    try:
+        if channel.closed:
+            return  # the client left while the request waited for a thread
+        environ = request_environ(base, exchange.head, body.as_input(), body.size)
+        run_application(
+            state.app,
+            environ,
+            exchange.head,
+            channel,
+            state.config.server_header,
+            queued,
+            state.config.access_log,
+        )
+    finally:
+        body.close()
+        channel.end_if_unfinished()

@@ -1,0 +1,259 @@
+"""The Server: binds, accepts, runs the pool, and shuts down gracefully. Plus serve() and run().
+
+`Server` works on whatever loop is running (uvloop or asyncio) and never touches signals or logging
+configuration; `run()` is the command line's blocking entry point and the only place that does both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from .__about__ import __version__
+from ._types import WSGIApp
+from .app_loader import load_app
+from .bridge import WorkerPool
+from .config import Config, config_from_kwargs
+from .http.connection import RequestLimits
+from .http.parser import HeadLimits, resolve_parser_name
+from .loops import loop_factory, loop_name
+from .protocol import HttpProtocol, ServerState
+from .sockets import bind_addresses, bind_socket, describe
+
+error_log = logging.getLogger("aiowsgi.error")
+
+
+class Server:
+    """A WSGI server on the running event loop.
+
+    Args:
+        app: the WSGI application.
+        config: a Config; keyword `options` (any Config field) are applied on top of it.
+        sockets: already-bound listening sockets to serve instead of binding from the config.
+
+    Use `await start()` / `await shutdown()`, `async with Server(...)`, or `await serve()`.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        config: Config | None = None,
+        *,
+        sockets: Sequence[socket.socket] | None = None,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        self.config = config_from_kwargs(options, config) if options or config is None else config
+        self._given_sockets = list(sockets) if sockets is not None else None
+        self._servers: list[asyncio.Server] = []
+        self._sockets: list[socket.socket] = []
+        self._state: ServerState | None = None
+        self.started = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self._shutdown_task: asyncio.Task[None] | None = None
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """The listening sockets (so that port 0 can be read back); empty before start()."""
+        return list(self._sockets)
+
+    @property
+    def parser_name(self) -> str:
+        return self._state.parser_name if self._state else resolve_parser_name(self.config.http)
+
+    async def start(self) -> None:
+        """Bind (unless sockets were given), start the worker threads, start accepting, then return.
+
+        Raises:
+            ConfigError, OSError, ImportError: the address cannot be bound or the parser is not installed.
+        """
+        if self._state is not None:
+            raise RuntimeError("this Server has already been started")
+        config = self.config
+        loop = asyncio.get_running_loop()
+        parser_name = resolve_parser_name(config.http)
+        limits = RequestLimits(
+            head=HeadLimits(
+                request_line=config.limit_request_line,
+                field_count=config.limit_request_fields,
+                field_size=config.limit_request_field_size,
+            ),
+            body=config.limit_request_body,
+        )
+        if self._given_sockets is not None:
+            sockets = self._given_sockets
+        else:
+            sockets = []
+            try:
+                for address in bind_addresses(config):
+                    sockets.append(bind_socket(address, config.backlog))
+            except BaseException:
+                for sock in sockets:
+                    sock.close()
+                raise
+        pool = WorkerPool(config.threads, loop)
+        state = ServerState(
+            app=self.app, config=config, pool=pool, loop=loop, parser_name=parser_name, limits=limits
+        )
+        state.all_closed.set()
+        pool.start()
+        self._state = state
+        self._sockets = list(sockets)
+        for sock in sockets:
+            server = await loop.create_server(
+                lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, start_serving=True
+            )
+            self._servers.append(server)
+        error_log.info(
+            "aiowsgi %s listening on %s (parser %s, loop %s, %d threads)",
+            __version__,
+            ", ".join(describe(sock) for sock in sockets),
+            parser_name,
+            loop_name(loop),
+            config.threads,
+        )
+        self.started.set()
+
+    async def serve(self) -> None:
+        """Start, serve until cancelled (or until shutdown() is called), then shut down gracefully."""
+        if self._state is None:
+            await self.start()
+        try:
+            await self.stopped.wait()
+        except asyncio.CancelledError:
+            await asyncio.shield(self.shutdown())
+            raise
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Stop accepting, let requests in flight finish for up to `timeout` seconds, then close.
+
+        `timeout` defaults to the graceful_timeout option. Idle keep-alive connections close at once;
+        connections still busy after the timeout are cut. The worker threads are joined.
+        """
+        if self._shutdown_task is None:
+            self._shutdown_task = asyncio.ensure_future(self._shutdown(timeout))
+        await asyncio.shield(self._shutdown_task)
+
+    async def _shutdown(self, timeout: float | None) -> None:
+        state = self._state
+        if state is None:
+            self.stopped.set()
+            return
+        grace = self.config.graceful_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        for server in self._servers:
+            server.close()
+        self._remove_unix_socket_files()
+        state.draining = True
+        for connection in list(state.connections):
+            connection.shutdown()
+        if state.connections:
+            try:
+                await asyncio.wait_for(state.all_closed.wait(), grace)
+            except TimeoutError:
+                error_log.warning(
+                    "graceful timeout (%.1fs): cutting %d connection(s) still busy",
+                    grace,
+                    len(state.connections),
+                )
+                for connection in list(state.connections):
+                    connection.force_close()
+        busy = await state.pool.stop(max(0.5, deadline - loop.time()))
+        if busy:
+            error_log.warning("%d worker thread(s) still running the application at shutdown", busy)
+        for server in self._servers:
+            await server.wait_closed()
+        self.stopped.set()
+
+    def force_close(self) -> None:
+        """Cut every connection now (a second Ctrl-C); shutdown() then completes at once."""
+        if self._state is not None:
+            self._state.draining = True
+            for connection in list(self._state.connections):
+                connection.force_close()
+
+    def _remove_unix_socket_files(self) -> None:
+        if self._given_sockets is not None:
+            return
+        for sock in self._sockets:
+            if sock.family == socket.AF_UNIX:
+                try:
+                    os.unlink(sock.getsockname())
+                except OSError:
+                    pass
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.shutdown()
+
+
+async def serve(app: WSGIApp, **options: Any) -> None:
+    """Serve `app` on the running loop until cancelled; cancellation is a graceful shutdown.
+
+    Args:
+        app: the WSGI application.
+        **options: any Config field, e.g. host, port, threads (see docs/options.md).
+    """
+    await Server(app, **options).serve()
+
+
+def run(app: WSGIApp | str, config: Config | None = None, **options: Any) -> int:
+    """Serve in this thread until SIGINT or SIGTERM, on the loop the config names; return an exit code.
+
+    `app` may be a WSGI callable or a "module:attr" string (loaded with the config's factory/app_dir).
+    The first SIGINT/SIGTERM shuts down gracefully; a second SIGINT cuts all connections at once.
+    """
+    config = config_from_kwargs(options, config) if options or config is None else config
+    if isinstance(app, str):
+        app = load_app(app, config.factory, config.app_dir)
+    with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
+        return runner.run(_run_until_signalled(Server(app, config)))
+
+
+async def _run_until_signalled(server: Server) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    forced = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            if signum == signal.SIGINT:
+                error_log.warning("second interrupt: closing every connection now")
+                server.force_close()
+                forced.set()
+            return
+        error_log.info("received %s: shutting down gracefully", signal.Signals(signum).name)
+        stop.set()
+
+    installed = []
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+    try:
+        await server.start()
+        await stop.wait()
+        # A second SIGINT must not wait for threads still inside the application: they are daemon
+        # threads, so the process can exit without them.
+        graceful = asyncio.ensure_future(server.shutdown())
+        cut_short = asyncio.ensure_future(forced.wait())
+        await asyncio.wait([graceful, cut_short], return_when=asyncio.FIRST_COMPLETED)
+        cut_short.cancel()
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    error_log.info("stopped")
+    return 1 if forced.is_set() else 0

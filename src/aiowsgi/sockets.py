@@ -1,0 +1,102 @@
+"""Listening sockets from bind addresses: HOST:PORT, [IPV6]:PORT, unix:PATH and fd://N."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import stat
+
+from .config import Config
+from .errors import ConfigError
+
+
+def bind_addresses(config: Config) -> tuple[str, ...]:
+    """--bind if given, else --host/--port (an IPv6 host gets its brackets)."""
+    if config.bind:
+        return config.bind
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return (f"{host}:{config.port}",)
+
+
+def bind_socket(address: str, backlog: int) -> socket.socket:
+    """A bound, listening, non-blocking socket for one address, or ConfigError/OSError saying why not."""
+    if address.startswith("unix:"):
+        sock = _bind_unix(address[5:])
+    elif address.startswith("fd://"):
+        try:
+            sock = socket.socket(fileno=int(address[5:]))
+        except ValueError:
+            raise ConfigError(f"bind {address!r}: fd://N needs a file descriptor number") from None
+    else:
+        sock = _bind_tcp(address)
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def _bind_tcp(address: str) -> socket.socket:
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not port_text.isdigit():
+        raise ConfigError(f"bind {address!r}: expected HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N")
+    port = int(port_text)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"bind {address!r}: cannot resolve {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {address}: {exc.strerror}") from None
+    return sock
+
+
+def _bind_unix(path: str) -> socket.socket:
+    _remove_stale_unix_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on unix:{path}: {exc.strerror}") from None
+    return sock
+
+
+def _remove_stale_unix_socket(path: str) -> None:
+    """A socket file nobody accepts on is left over from a crash; a live one is an error, not ours to take."""
+    try:
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return
+    except FileNotFoundError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError as exc:
+        if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            return
+        raise
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"cannot listen on unix:{path}: another server is accepting there")
+
+
+def describe(sock: socket.socket) -> str:
+    """The URL-ish form of a listening socket for the startup line."""
+    name = sock.getsockname()
+    if sock.family == socket.AF_UNIX:
+        return f"unix:{name}"
+    if sock.family == socket.AF_INET6:
+        return f"http://[{name[0]}]:{name[1]}"
+    return f"http://{name[0]}:{name[1]}"

@@ -1,0 +1,114 @@
+"""RequestHead + connection facts -> a PEP 3333 environ.
+
+The part that depends only on the connection (server and client address, scheme, the constant wsgi.* keys)
+is built once per connection; each request copies it and adds its own keys. Every value is a native str;
+PATH_INFO is percent-decoded and carried as latin-1 "bytes as str", QUERY_STRING stays raw.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, BinaryIO
+from urllib.parse import unquote_to_bytes
+
+from .._types import Environ
+from ..http.events import RequestHead
+
+# Header name -> environ key (None: dropped). A name containing "_" is dropped so that it cannot pose as
+# the "-" spelling of the same name (Foo_Bar vs Foo-Bar both map to HTTP_FOO_BAR). Bounded, because the
+# names come from clients.
+_ENVIRON_KEYS: dict[bytes, str | None] = {
+    b"content-type": "CONTENT_TYPE",
+    b"content-length": "CONTENT_LENGTH",
+}
+_ENVIRON_KEYS_MAX = 2048
+
+
+def _environ_key(name: bytes) -> str | None:
+    key = _ENVIRON_KEYS.get(name)
+    if key is None and name not in _ENVIRON_KEYS:
+        key = None if b"_" in name else "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        if len(_ENVIRON_KEYS) < _ENVIRON_KEYS_MAX:
+            _ENVIRON_KEYS[name] = key
+    return key
+
+
+def connection_environ(
+    server: tuple[str, int] | None,
+    client: tuple[str, int] | None,
+    url_scheme: str,
+    root_path: str,
+    file_wrapper: Callable[..., Any],
+) -> Environ:
+    """The keys every request on one connection shares. `server`/`client` are None on unix sockets."""
+    default_port = "443" if url_scheme == "https" else "80"
+    return {
+        "SERVER_NAME": server[0] if server else "localhost",
+        "SERVER_PORT": str(server[1]) if server else default_port,
+        "REMOTE_ADDR": client[0] if client else "",
+        "REMOTE_PORT": str(client[1]) if client else "",
+        "SCRIPT_NAME": root_path,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": url_scheme,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+        "wsgi.file_wrapper": file_wrapper,
+    }
+
+
+def request_environ(base: Environ, head: RequestHead, body: BinaryIO, body_size: int) -> Environ:
+    """The environ for one request: a copy of the connection's keys plus this request's."""
+    environ = base.copy()
+    target = head.target
+    if not target.startswith(b"/"):
+        target = _absolute_to_origin(target, environ)
+    path, _, query = target.partition(b"?")
+    if b"%" in path:
+        path_info = unquote_to_bytes(path).decode("latin-1")
+    else:
+        path_info = path.decode("latin-1")
+    root_path: str = environ["SCRIPT_NAME"]
+    if root_path and (path_info == root_path or path_info.startswith(root_path + "/")):
+        path_info = path_info[len(root_path) :]
+    environ["REQUEST_METHOD"] = head.method
+    environ["PATH_INFO"] = path_info
+    environ["QUERY_STRING"] = query.decode("latin-1")
+    environ["REQUEST_URI"] = head.target.decode("latin-1")
+    environ["SERVER_PROTOCOL"] = "HTTP/" + head.http_version
+    environ["wsgi.input"] = body
+    for name, value in head.headers:
+        key = _environ_key(name)
+        if key is None:
+            continue
+        text = value.decode("latin-1")
+        previous = environ.get(key)
+        if previous is None:
+            environ[key] = text
+        elif key == "HTTP_COOKIE":
+            # Cookie values may contain commas, so repeated Cookie fields join with "; " (RFC 6265 5.4).
+            environ[key] = previous + "; " + text
+        elif key != "HTTP_HOST":  # HTTP_HOST set already came from an absolute-form target (RFC 9112 3.2.2)
+            environ[key] = previous + ", " + text
+    if head.chunked:
+        # The body was de-chunked and counted on the loop, so the application sees a plain body of
+        # known length, as if the client had sent Content-Length.
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["CONTENT_LENGTH"] = str(body_size)
+    return environ
+
+
+def _absolute_to_origin(target: bytes, environ: Environ) -> bytes:
+    """'*' stays '*'; 'http://host/p?q' sets HTTP_HOST from the target and returns '/p?q'."""
+    if target == b"*":
+        return target
+    rest = target.split(b"://", 1)[1]
+    ends = [i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0]
+    end = min(ends) if ends else len(rest)
+    if end:
+        environ["HTTP_HOST"] = rest[:end].decode("latin-1")
+    remainder = rest[end:]
+    return remainder if remainder.startswith(b"/") else b"/" + remainder
