@@ -1,0 +1,1 @@
+"""One tiny WSGI application per behaviour the tests need."""
