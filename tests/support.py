@@ -176,7 +176,9 @@ def request(server: RunningServer, raw: bytes, method: str = "GET") -> Response:
         return ResponseReader(sock).read_response(method)
 
 
-def exchange(server: RunningServer, raw: bytes, count: int = 1, methods: list[str] | None = None) -> list[Response]:
+def exchange(
+    server: RunningServer, raw: bytes, count: int = 1, methods: list[str] | None = None
+) -> list[Response]:
     """Send raw bytes (possibly several pipelined requests) and read `count` responses."""
     with server.connect() as sock:
         sock.sendall(raw)
