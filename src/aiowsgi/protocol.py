@@ -408,7 +408,8 @@ def _serve(
     body = exchange.body
     try:
         if channel.closed:
-            return  # the client left while the request waited for a thread
+            channel.abort()  # the client left while the request waited for a thread: do not run it
+            return
         environ = request_environ(base, exchange.head, body.as_input(), body.size)
         run_application(
             state.app,

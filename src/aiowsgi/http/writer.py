@@ -106,7 +106,7 @@ def encode_head(
 ) -> bytes:
     """Status line and headers in one bytes object, with the framing and connection headers we own."""
     parts = ["HTTP/1.1 ", head.status, "\r\n", head.header_block]
-    if head.content_length is None and inferred_length is not None and head.status_code != 204:
+    if head.content_length is None and inferred_length is not None:
         parts.append(f"Content-Length: {inferred_length}\r\n")
     if framing is BodyFraming.CHUNKED:
         parts.append("Transfer-Encoding: chunked\r\n")

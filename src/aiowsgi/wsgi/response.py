@@ -128,7 +128,11 @@ class Responder:
     def send_whole(self, body: bytes) -> None:
         """A body known in full: the head and the body in one hand-off to the loop."""
         head = self._head(len(body))
-        self._sink.finish(head + self._frame(body), self._keep_alive and not self._remaining)
+        data = head + self._frame(body)
+        if self._remaining:
+            self._warn_short()
+            self._keep_alive = False
+        self._sink.finish(data, self._keep_alive)
 
     def send_file(self, wrapper: FileWrapper) -> bool:
         """Send a file_wrapper result with sendfile; False when it has to be iterated instead."""
@@ -154,14 +158,17 @@ class Responder:
         if not self.head_sent:
             self.send_whole(b"")
         elif self._remaining:
-            error_log.warning(
-                "%s %s: the application sent %d bytes less than its Content-Length; closing the connection",
-                self._request.method, self._request.target.decode("latin-1"), self._remaining,
-            )  # fmt: skip
+            self._warn_short()
             self._sink.abort()
         else:
             last = LAST_CHUNK if self._framing is BodyFraming.CHUNKED else b""
             self._sink.finish(last, self._keep_alive)
+
+    def _warn_short(self) -> None:
+        error_log.warning(
+            "%s %s: the application sent %d bytes less than its Content-Length; closing the connection",
+            self._request.method, self._request.target.decode("latin-1"), self._remaining,
+        )  # fmt: skip
 
     def _head(self, known_length: int | None) -> bytes:
         pending = self._pending
@@ -170,8 +177,10 @@ class Responder:
         length = pending.content_length if pending.content_length is not None else known_length
         close = pending.close_requested or self._sink.closing
         framing, keep_alive = plan_response(self._request, pending.status_code, length, close)
+        # A HEAD response carries the length a GET would have; 204 and 304 get none made up for them.
+        shown_length = length if framing is not BodyFraming.NONE or self._request.method == "HEAD" else None
         head = encode_head(
-            pending, framing, keep_alive, self._request.http_version, self._server_header, length
+            pending, framing, keep_alive, self._request.http_version, self._server_header, shown_length
         )
         self._framing, self._keep_alive = framing, keep_alive
         self._remaining = length if framing is BodyFraming.LENGTH else None
