@@ -8,8 +8,9 @@ request). The worker runs the application and gives the response back through th
 
 - `send(data)` queues bytes with `loop.call_soon_threadsafe`. It blocks the worker only when the bytes the
   loop has not yet passed to the transport, or the transport's own buffer, are over the high-water mark
-  (the client reads slowly), and never longer than the send timeout; a client that has gone makes it raise
-  ClientDisconnected at once. So a slow reader costs bounded memory and, below the mark, no thread.
+  (the client reads slowly); a client that has gone, or has read nothing for the send timeout (the loop
+  judges that), makes it raise ClientDisconnected. So a slow reader costs bounded memory and, below the
+  mark, no thread.
 - `sendfile(fd, ...)` hands the loop a duplicate of the file descriptor; the worker does not wait for it.
 - `finish(data, keep_alive)` queues the last bytes and the keep-alive decision; `abort()` asks the loop to
   close the connection. One of the two ends every response (`end_if_unfinished` makes sure of it).
@@ -108,7 +109,7 @@ class ResponseChannel:
 
     __slots__ = (
         "_call", "_cond", "_owner", "_high_water", "_send_timeout", "_queued", "_writable",
-        "_ended", "closed", "closing", "can_sendfile",
+        "_ended", "_progress", "closed", "closing", "can_sendfile",
     )  # fmt: skip
 
     def __init__(
@@ -128,6 +129,7 @@ class ResponseChannel:
         self._queued = 0  # bytes queued to the loop, not yet given to the transport
         self._writable = writable  # the transport is below its own high-water mark
         self._ended = False
+        self._progress = 0  # bumped by the loop each time a slow client is seen reading
         self.closed = False  # the connection is gone
         self.closing = False  # the server is draining: the response should close the connection
         self.can_sendfile = can_sendfile
@@ -142,9 +144,18 @@ class ResponseChannel:
         self._post(self._deliver, data)
 
     def _wait_for_room(self) -> None:
-        deadline = time.monotonic() + self._send_timeout
+        # The loop judges the send timeout (HttpProtocol._on_send_timeout): it disconnects a client that
+        # read nothing for that long, which wakes us, and calls note_progress for one that is reading
+        # slowly. Our own deadline, twice as long, is only a backstop should the loop not get to it.
+        backstop = 2 * self._send_timeout
+        deadline = time.monotonic() + backstop
+        progress = self._progress
         while not self.closed and not (self._writable and self._queued < self._high_water):
             remaining = deadline - time.monotonic()
+            if remaining <= 0 and self._progress != progress:
+                progress = self._progress
+                deadline = time.monotonic() + backstop
+                continue
             if remaining <= 0:
                 self._ended = True
                 self._post(self._owner.output_abort, "the client stopped reading (send timeout)")
@@ -194,6 +205,11 @@ class ResponseChannel:
             self._writable = writable
             if writable:
                 self._cond.notify()
+
+    def note_progress(self) -> None:
+        """The client read some of its response while the output was over its high-water mark."""
+        with self._cond:
+            self._progress += 1
 
     def disconnect(self) -> None:
         with self._cond:

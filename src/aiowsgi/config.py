@@ -323,7 +323,10 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     for f in option_fields():
         text = source.get(env_name(f))
         if text is not None:
-            found[f.name] = parse_option(f, text)
+            try:
+                found[f.name] = parse_option(f, text)
+            except ConfigError as exc:
+                raise ConfigError(f"{env_name(f)}: {exc}") from None
     return found
 
 

@@ -93,6 +93,8 @@ class HttpProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
         self._send_timer: asyncio.TimerHandle | None = None
+        self._bytes_out = 0  # response bytes given to the transport
+        self._send_mark = 0  # bytes the transport had sent on when the send timer was last armed
         self.peer = "-"
 
     # asyncio callbacks ---------------------------------------------------------------------------
@@ -181,6 +183,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._channel is not None:
             self._channel.set_writable(False)
         if self._send_timer is None:
+            self._send_mark = self._bytes_sent()
             self._send_timer = self._loop.call_later(self._config.send_timeout, self._on_send_timeout)
 
     def resume_writing(self) -> None:
@@ -247,6 +250,7 @@ class HttpProtocol(asyncio.Protocol):
             self._after_file.append((data, None))
             return
         assert self.transport is not None
+        self._bytes_out += len(data)
         self.transport.write(data)
 
     def output_finish(self, data: bytes, keep_alive: bool) -> None:
@@ -257,6 +261,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         assert self.transport is not None
         if data:
+            self._bytes_out += len(data)
             self.transport.write(data)
         self._channel = None
         if not keep_alive or self._eof and not self._pipeline or self._state.draining:
@@ -352,11 +357,22 @@ class HttpProtocol(asyncio.Protocol):
         self._drop_receiving()
         self._write_and_close(error_response(408, f"{wait.value} timeout", self._config.server_header))
 
+    def _bytes_sent(self) -> int:
+        transport = self.transport
+        return self._bytes_out - (transport.get_write_buffer_size() if transport is not None else 0)
+
     def _on_send_timeout(self) -> None:
         self._send_timer = None
-        error_log.info(
-            "%s: the client stopped reading for %.0fs; closing", self.peer, self._config.send_timeout
-        )
+        # The output can stay over its high-water mark for longer than the send timeout while the client
+        # reads steadily but slowly; only a client that read nothing in the whole interval is cut.
+        sent = self._bytes_sent()
+        if sent > self._send_mark and not self._closed:
+            self._send_mark = sent
+            if self._channel is not None:
+                self._channel.note_progress()
+            self._send_timer = self._loop.call_later(self._config.send_timeout, self._on_send_timeout)
+            return
+        error_log.info("%s: the client read nothing for %gs; closing", self.peer, self._config.send_timeout)
         if self._channel is not None:
             self._channel.disconnect()
         if self.transport is not None:

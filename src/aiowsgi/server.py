@@ -106,11 +106,21 @@ class Server:
         pool.start()
         self._state = state
         self._sockets = list(sockets)
-        for sock in sockets:
-            server = await loop.create_server(
-                lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, start_serving=True
-            )
-            self._servers.append(server)
+        try:
+            for sock in sockets:
+                server = await loop.create_server(
+                    lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, start_serving=False
+                )
+                self._servers.append(server)
+            for server in self._servers:
+                await server.start_serving()
+        except BaseException:
+            # Cancelled (or failed) half-way through: shutdown() closes the servers made so far and joins
+            # the worker threads; the sockets no server owns yet are closed here. Nothing may leak.
+            for sock in sockets[len(self._servers) :]:
+                sock.close()
+            await asyncio.shield(self.shutdown(0))
+            raise
         error_log.info(
             "aiowsgi %s listening on %s (parser %s, loop %s, %d threads)",
             __version__,
@@ -149,9 +159,9 @@ class Server:
         grace = self.config.graceful_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
+        self._remove_unix_socket_files()  # while the sockets are open, to read their paths
         for server in self._servers:
             server.close()
-        self._remove_unix_socket_files()
         state.draining = True
         for connection in list(state.connections):
             connection.shutdown()

@@ -25,13 +25,14 @@ def bind_socket(address: str, backlog: int) -> socket.socket:
     if address.startswith("unix:"):
         sock = _bind_unix(address[5:])
     elif address.startswith("fd://"):
-        try:
-            sock = socket.socket(fileno=int(address[5:]))
-        except ValueError:
-            raise ConfigError(f"bind {address!r}: fd://N needs a file descriptor number") from None
+        sock = _inherit_fd(address)
     else:
         sock = _bind_tcp(address)
-    sock.listen(backlog)
+    try:
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {address}: {exc.strerror}") from None
     sock.setblocking(False)
     return sock
 
@@ -58,6 +59,20 @@ def _bind_tcp(address: str) -> socket.socket:
         sock.close()
         raise OSError(exc.errno, f"cannot listen on {address}: {exc.strerror}") from None
     return sock
+
+
+def _inherit_fd(address: str) -> socket.socket:
+    try:
+        fd = int(address[5:])
+    except ValueError:
+        raise ConfigError(f"bind {address!r}: fd://N needs a file descriptor number") from None
+    try:
+        # socket() reads the family and type back from the descriptor; a closed or non-socket one fails.
+        return socket.socket(fileno=fd)
+    except OSError as exc:
+        raise OSError(
+            exc.errno, f"cannot listen on {address}: {exc.strerror} (is it an inherited listening socket?)"
+        ) from None
 
 
 def _bind_unix(path: str) -> socket.socket:

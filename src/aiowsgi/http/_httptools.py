@@ -7,6 +7,10 @@ import httptools
 from ..errors import ProtocolError
 from .parser import HeadLimits, ParserSink
 
+# llhttp errors that mean "not HTTP/1.x" rather than "malformed": answered 505, as h11's are (by the version
+# check in connection.py). httptools raises a plain HttpParserError for both, so its message is all we have.
+_VERSION_ERRORS = frozenset({"Invalid HTTP version", "Pause on PRI/Upgrade"})
+
 
 class HttptoolsParser:
     name = "httptools"
@@ -36,7 +40,8 @@ class HttptoolsParser:
                 raise exc.__context__ from None
             raise
         except httptools.HttpParserError as exc:
-            raise ProtocolError(f"malformed request: {exc}", 400) from None
+            status = 505 if str(exc) in _VERSION_ERRORS else 400
+            raise ProtocolError(f"malformed request: {exc}", status) from None
         # llhttp gathers a header's name and value before calling us, so a head that never ends is
         # bounded here instead: count every read that arrived wholly inside an unfinished head.
         if was_in_head and self._in_head:
@@ -59,7 +64,9 @@ class HttptoolsParser:
             raise ProtocolError("request line too long", 414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
+        # llhttp drops the whitespace before a value but keeps the whitespace after it, which is not
+        # part of the value either (RFC 9110 section 5.5); h11 strips both.
+        self._headers.append((name.lower(), value.rstrip(b" \t")))
         if len(self._headers) > self._limits.field_count:
             raise ProtocolError("too many header fields", 431)
 

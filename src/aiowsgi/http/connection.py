@@ -25,6 +25,7 @@ connection state.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from ..errors import ProtocolError
@@ -34,6 +35,11 @@ from .parser import HeadLimits, Parser, make_parser
 # A Content-Length of more digits than this cannot fit any body limit we accept; refusing it early keeps
 # int() away from attacker-sized strings.
 _MAX_LENGTH_DIGITS = 18
+# Control characters other than tab may not appear in a field value (RFC 9110 section 5.5). llhttp refuses
+# them; h11 lets most of them through, so the check is made here, once, for both.
+_FIELD_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# "HTTP/1.1" and the two spaces around the target: what a request line adds to its method and target.
+_REQUEST_LINE_OVERHEAD = 10
 
 
 class ReadState(enum.Enum):
@@ -71,7 +77,9 @@ class ServerConnection:
         Returns the events they completed and, if the bytes were not acceptable, the ProtocolError to
         answer after those events' requests. Any other exception is a bug.
         """
-        if self.state is ReadState.MUST_CLOSE or self.state is ReadState.ERROR:
+        if self.state is ReadState.MUST_CLOSE or self.state is ReadState.ERROR or not data:
+            # An empty read carries nothing, but h11 would take it for EOF and llhttp reports it as an
+            # empty piece of body.
             return [], None
         events = self._events = []
         try:
@@ -126,8 +134,16 @@ def validate_head(
     limits: RequestLimits,
 ) -> RequestHead:
     """Check a parsed head against RFC 9112 and our limits, and derive its framing facts (Rule 1, 2)."""
+    if version == "0.9":
+        # llhttp reports "GET /" (no version at all) as 0.9 where h11 calls it malformed: answer both
+        # the same way. An HTTP/0.9 client could not read a status line anyway.
+        raise ProtocolError("request line without an HTTP/1.x version", 400)
     if version != "1.1" and version != "1.0":
         raise ProtocolError(f"HTTP/{version} is not supported", 505)
+    # The adapters bound the line while it arrives (h11: the whole line; llhttp: the target only); this
+    # makes the limit mean the whole request line for both.
+    if len(method_bytes) + len(target) + _REQUEST_LINE_OVERHEAD > limits.head.request_line:
+        raise ProtocolError("request line too long", 414)
     method = method_bytes.decode("ascii")
     if method == "CONNECT":
         raise ProtocolError("CONNECT is not supported", 501)
@@ -145,6 +161,8 @@ def validate_head(
     for name, value in headers:
         if len(name) + len(value) > field_size:
             raise ProtocolError("header field too large", 431)
+        if _FIELD_VALUE_CONTROL.search(value):
+            raise ProtocolError(f"control character in the value of header {name!r}", 400)
         if name == b"content-length":
             if content_length is not None:
                 raise ProtocolError("more than one Content-Length", 400)

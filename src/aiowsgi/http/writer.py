@@ -25,6 +25,8 @@ _STATUS = re.compile(r"[2-5][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
 # One pass over every header line the application gave: a token, ": ", then no control characters
 # except tab. Anything else (CR, LF, NUL) could end the header section early and split the response.
 _HEADER_BLOCK = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\t\x20-\x7e\x80-\xff]*\r\n)*")
+# The block check alone would let a name carry ": " into the line ("X: a" + "v" reads as "X" = "a: v").
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # PEP 3333: an application must not send hop-by-hop headers; the server owns the connection's framing.
 # "connection: close" is the exception we honour, as a request to close after this response.
 _HOP_BY_HOP = frozenset(
@@ -64,10 +66,19 @@ def check_response_head(status: object, headers: object) -> ResponseHead:
         name, value = item
         if type(name) is not str or type(value) is not str:
             raise InvalidResponse(f"header names and values must be str, got {item!r}")
+        if not _TOKEN.fullmatch(name):
+            raise InvalidResponse(f"header name is not an HTTP token: {name!r}")
         lowered = name.lower()
         if lowered == "content-length":
             if not value.isdigit() or not value.isascii():
                 raise InvalidResponse(f"Content-Length must be a number of bytes, got {value!r}")
+            if content_length is not None:
+                # Two different lengths would frame the body two ways; the same one twice is just noise.
+                if int(value) != content_length:
+                    raise InvalidResponse(
+                        f"two different Content-Length headers: {content_length} and {value}"
+                    )
+                continue
             content_length = int(value)
             if status_code == 204:
                 continue  # RFC 9110 section 8.6: never sent with a 204
@@ -82,8 +93,10 @@ def check_response_head(status: object, headers: object) -> ResponseHead:
             has_date = True
         lines.append(f"{name}: {value}\r\n")
     block = "".join(lines)
-    if not _HEADER_BLOCK.fullmatch(block):
-        bad = next(line for line in lines if not _HEADER_BLOCK.fullmatch(line))
+    # The count matters: a value holding "\r\n" and a well-formed line would pass the pattern on its own
+    # ("a\r\nSet-Cookie: x") and split one header into two.
+    if block.count("\r\n") != len(lines) or not _HEADER_BLOCK.fullmatch(block):
+        bad = next(line for line in lines if line.count("\r\n") != 1 or not _HEADER_BLOCK.fullmatch(line))
         raise InvalidResponse(f"header has a character not allowed in HTTP (CR, LF or a control): {bad!r}")
     return ResponseHead(
         status=status,

@@ -240,21 +240,28 @@ def run_application(
 
 
 def _deliver(result: Iterable[bytes], responder: Responder) -> None:
-    if type(result) is list or type(result) is tuple:
-        if len(result) == 1 and type(result[0]) is bytes:
-            responder.send_whole(result[0])
-            return
-        if all(type(item) is bytes for item in result):
-            total = sum(len(item) for item in result)
-            if total <= _COALESCE_LIMIT:
-                responder.send_whole(b"".join(result))
-                return
-    elif isinstance(result, FileWrapper) and responder.sink.can_sendfile and responder.send_file(result):
-        responder.end()
+    # The shortcuts send the head with the body; once write() has sent the head, the result is only
+    # more body and goes through the plain loop.
+    if not responder.head_sent and _deliver_at_once(result, responder):
         return
     for chunk in result:
         responder.write(chunk)
     responder.end()
+
+
+def _deliver_at_once(result: Iterable[bytes], responder: Responder) -> bool:
+    """Send a small list of bytes as one write, or a file with sendfile; False if neither applies."""
+    if type(result) is list or type(result) is tuple:
+        if len(result) == 1 and type(result[0]) is bytes:
+            responder.send_whole(result[0])
+            return True
+        if all(type(item) is bytes for item in result) and sum(map(len, result)) <= _COALESCE_LIMIT:
+            responder.send_whole(b"".join(result))
+            return True
+    elif isinstance(result, FileWrapper) and responder.sink.can_sendfile and responder.send_file(result):
+        responder.end()
+        return True
+    return False
 
 
 def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, environ: Environ) -> None:
@@ -269,9 +276,10 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
 
 
 def _log_access(environ: Environ, request: RequestHead, responder: Responder, started: float) -> None:
+    address = environ.get("REMOTE_ADDR")
     access_log.info(
-        '%s:%s - "%s %s HTTP/%s" %d %d %.1fms',
-        environ.get("REMOTE_ADDR", ""), environ.get("REMOTE_PORT", ""),
+        '%s - "%s %s HTTP/%s" %d %d %.1fms',
+        f"{address}:{environ.get('REMOTE_PORT')}" if address else "unix",
         request.method, environ.get("REQUEST_URI", ""), request.http_version,
         responder.status, responder.body_bytes, (time.monotonic() - started) * 1000,
     )  # fmt: skip
