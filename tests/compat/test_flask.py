@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import requests
+
 from tests.compat.flask_app import create_app
 from tests.support import TIMEOUT, RunningServer, running_server
 
