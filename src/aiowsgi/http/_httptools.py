@@ -23,18 +23,22 @@ class HttptoolsParser:
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False
         self._head_bytes = 0
-        # After an Upgrade or CONNECT request llhttp stops parsing; the connection closes after answering
-        # it, so whatever follows is never parsed as HTTP.
+        # After an Upgrade request llhttp stops parsing; the connection closes after answering it, so
+        # whatever follows is never parsed as HTTP. llhttp also skips the body such a request declares
+        # (it expects the new protocol to start at once), so that body is read by a second parser, fed a
+        # head that declares only the same framing: `_body_parser`, with `_declared_body` its framing.
         self._stopped = False
+        self._declared_body: bytes | None = None
+        self._body_parser: httptools.HttpRequestParser | None = None
 
     def feed(self, data: bytes) -> None:
         if self._stopped:
             return
         was_in_head = self._in_head
         try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._stopped = True
+            (self._body_parser or self._parser).feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self._read_upgrade_body(data[exc.args[0] :])
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, ProtocolError):
                 raise exc.__context__ from None
@@ -48,6 +52,15 @@ class HttptoolsParser:
             self._head_bytes += len(data)
             if self._head_bytes > self._limits.head_size:
                 raise ProtocolError("request header section too large", 431)
+
+    def _read_upgrade_body(self, rest: bytes) -> None:
+        if self._declared_body is None or self._body_parser is not None:
+            self._stopped = True
+            return
+        self._body_parser = httptools.HttpRequestParser(_UpgradeBody(self))
+        self._body_parser.feed_data(b"POST / HTTP/1.1\r\nHost: body\r\n" + self._declared_body + b"\r\n\r\n")
+        if rest:
+            self.feed(rest)
 
     # llhttp callbacks
 
@@ -79,4 +92,30 @@ class HttptoolsParser:
         self._sink.on_body(data)
 
     def on_message_complete(self) -> None:
+        if self._parser.should_upgrade():
+            self._declared_body = _declared_body(self._headers)
+            if self._declared_body is not None:
+                return  # not complete: its body comes through _read_upgrade_body
         self._sink.on_end()
+
+
+def _declared_body(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The framing header of a request that has a body, as one header line; None for no body."""
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip(b"0")):
+            return name + b": " + value
+    return None
+
+
+class _UpgradeBody:
+    """llhttp callbacks for the body of an Upgrade request, read after llhttp itself stopped."""
+
+    def __init__(self, owner: HttptoolsParser) -> None:
+        self._owner = owner
+
+    def on_body(self, data: bytes) -> None:
+        self._owner.on_body(data)
+
+    def on_message_complete(self) -> None:
+        self._owner._stopped = True
+        self._owner._sink.on_end()

@@ -24,10 +24,6 @@ _H11_CL = (
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("h11", "valid/chunked_uppercase"): "h11 lower-cases the Transfer-Encoding value it hands over",
     ("httptools", "valid/extension_method_unknown"): "llhttp knows a fixed list of methods; others get 400",
-    ("httptools", "valid/upgrade_h2c_with_body"): (
-        "BUG: httptools tells llhttp to skip the body of an Upgrade request (its on_headers_complete "
-        "returns 1), so the body is lost and the request ends at its head"
-    ),
     ("h11", "invalid/two_content_lengths_same"): _H11_CL,
     ("h11", "invalid/content_length_list"): _H11_CL,
     ("h11", "invalid/te_chunked_not_last"): _H11_TE,
