@@ -39,6 +39,9 @@ error_log = logging.getLogger("aiowsgi.error")
 
 # Complete requests read ahead of the one running; past this, reading pauses until the queue drains.
 MAX_PIPELINED = 16
+# A file_wrapper body is sent in blocks of this size, each within the send timeout: a client reading
+# slower than this per send timeout is cut, as one that stops reading is on the ordinary path.
+SENDFILE_BLOCK = 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -85,7 +88,7 @@ class HttpProtocol(asyncio.Protocol):
         self._writable = True
         self._eof = False
         self._closed = False
-        self._file_sends = 0
+        self._file_task: asyncio.Task[None] | None = None  # a wsgi.file_wrapper body being sent
         self._after_file: list[tuple[bytes, bool | None]] = []
         self._wait: Wait | None = None
         self._deadline = 0.0
@@ -177,6 +180,8 @@ class HttpProtocol(asyncio.Protocol):
             self._timer.cancel()
         if self._send_timer is not None:
             self._send_timer.cancel()
+        if self._file_task is not None:
+            self._file_task.cancel()
 
     def pause_writing(self) -> None:
         self._writable = False
@@ -246,7 +251,7 @@ class HttpProtocol(asyncio.Protocol):
     def output_write(self, data: bytes) -> None:
         if self._closed:
             return
-        if self._file_sends:
+        if self._file_task is not None:
             self._after_file.append((data, None))
             return
         assert self.transport is not None
@@ -256,7 +261,7 @@ class HttpProtocol(asyncio.Protocol):
     def output_finish(self, data: bytes, keep_alive: bool) -> None:
         if self._closed:
             return
-        if self._file_sends:
+        if self._file_task is not None:
             self._after_file.append((data, keep_alive))
             return
         assert self.transport is not None
@@ -285,26 +290,39 @@ class HttpProtocol(asyncio.Protocol):
         if self._closed:
             file.close()
             return
-        self._file_sends += 1
-        self._loop.create_task(self._send_file(file, offset, count))
+        self._file_task = self._loop.create_task(self._send_file(file, offset, count))
 
     async def _send_file(self, file: Any, offset: int, count: int) -> None:
-        assert self.transport is not None
+        """Send a file in blocks, each of which must go out within the send timeout."""
+        transport = self.transport
+        assert transport is not None
+        end = offset + count
         try:
-            await self._loop.sendfile(self.transport, file, offset, count)
+            while offset < end:
+                block = min(end - offset, SENDFILE_BLOCK)
+                await asyncio.wait_for(
+                    self._loop.sendfile(transport, file, offset, block), self._config.send_timeout
+                )
+                offset += block
+        except TimeoutError:
+            error_log.info(
+                "%s: the client read too little for %gs; closing", self.peer, self._config.send_timeout
+            )
+            transport.abort()
+            return
         except (OSError, RuntimeError) as exc:
             error_log.debug("%s: sendfile failed: %s", self.peer, exc)
-            self.transport.abort()
+            transport.abort()
+            return
         finally:
             file.close()
-            self._file_sends -= 1
-        if not self._file_sends:
-            queued, self._after_file = self._after_file, []
-            for data, keep_alive in queued:
-                if keep_alive is None:
-                    self.output_write(data)
-                else:
-                    self.output_finish(data, keep_alive)
+            self._file_task = None
+        queued, self._after_file = self._after_file, []
+        for data, keep_alive in queued:
+            if keep_alive is None:
+                self.output_write(data)
+            else:
+                self.output_finish(data, keep_alive)
 
     def _can_sendfile(self) -> bool:
         # uvloop has no loop.sendfile, and TLS transports cannot use os.sendfile.
@@ -411,6 +429,8 @@ class HttpProtocol(asyncio.Protocol):
             self._close()
 
     def force_close(self) -> None:
+        if self._file_task is not None:
+            self._file_task.cancel()
         if self._channel is not None:
             self._channel.disconnect()
         if self.transport is not None:
