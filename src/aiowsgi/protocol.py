@@ -154,6 +154,8 @@ class HttpProtocol(asyncio.Protocol):
             self._run_next()
         if self._reading and (len(self._pipeline) >= MAX_PIPELINED or error is not None):
             self._pause_reading()
+        if self._head_started is None and self._conn.state is ReadState.HEAD:
+            self._head_started = self._loop.time()  # the header timeout runs from a head's first byte
         if self._channel is None and not self._closed:
             self._refresh_wait()
 
@@ -342,9 +344,8 @@ class HttpProtocol(asyncio.Protocol):
         if state is ReadState.IDLE:
             self._await(Wait.NEXT_REQUEST, now + self._config.keep_alive_timeout)
         elif state is ReadState.HEAD:
-            if self._head_started is None:
-                self._head_started = now
-            self._await(Wait.HEAD, self._head_started + self._config.header_timeout)
+            started = now if self._head_started is None else self._head_started
+            self._await(Wait.HEAD, started + self._config.header_timeout)
         elif state is ReadState.BODY:
             self._await(Wait.BODY, now + self._config.body_timeout)
         else:

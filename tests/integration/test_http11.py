@@ -4,6 +4,7 @@ HEAD/204/304, request targets, half-close and the keep-alive and header timeouts
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from email.utils import parsedate_to_datetime
 
@@ -307,3 +308,30 @@ def test_stalled_body_gets_408_after_the_body_timeout(parser_backend: str) -> No
         assert response.status == 408
         assert response.header("connection") == "close"
         assert reader.at_eof()
+
+
+def test_header_timeout_of_a_pipelined_head_runs_from_its_first_byte(parser_backend: str) -> None:
+    """A head that starts arriving while the request before it runs gets no extra time for that."""
+    release = threading.Event()
+
+    def slow_then_fast(environ, start_response):  # type: ignore[no-untyped-def]
+        if environ["PATH_INFO"] == "/slow":
+            release.wait(5)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with running_server(slow_then_fast, http=parser_backend, header_timeout=0.5) as server:
+        with server.connect() as sock:
+            sock.sendall(get("/slow") + b"GET /next HTTP/1.1\r\nHo")  # the second head never ends
+            timer = threading.Timer(0.8, release.set)  # longer than the header timeout
+            timer.start()
+            try:
+                reader = ResponseReader(sock)
+                assert reader.read_response().status == 200
+                started = time.monotonic()
+                assert reader.read_response().status == 408
+                # Its deadline passed while /slow ran, so the 408 comes at once, not 0.5 s later.
+                assert time.monotonic() - started < 0.4
+            finally:
+                timer.cancel()
+                release.set()

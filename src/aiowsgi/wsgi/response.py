@@ -134,8 +134,12 @@ class Responder:
             self._keep_alive = False
         self._sink.finish(data, self._keep_alive)
 
-    def send_file(self, wrapper: FileWrapper) -> bool:
-        """Send a file_wrapper result with sendfile; False when it has to be iterated instead."""
+    def send_file(self, wrapper: FileWrapper, zero_copy: bool) -> bool:
+        """Send the head of a file_wrapper result with its length and, if `zero_copy`, the file too.
+
+        Returns whether the body is done; if not, the wrapper is iterated for it (after the head, when
+        the file's size could be known, so the body still goes with a Content-Length).
+        """
         try:
             fd = wrapper.filelike.fileno()
             offset = wrapper.filelike.tell()
@@ -147,10 +151,13 @@ class Responder:
         if self._pending is not None and self._pending.content_length is not None:
             size = min(size, self._pending.content_length)
         self._sink.send(self._head(size))
-        if self._framing is BodyFraming.LENGTH and size:
-            self._sink.sendfile(fd, offset, size)
-            self.body_bytes = size
-            self._remaining = (self._remaining or 0) - size
+        if self._framing is not BodyFraming.LENGTH or not size:
+            return True
+        if not zero_copy:
+            return False
+        self._sink.sendfile(fd, offset, size)
+        self.body_bytes = size
+        self._remaining = (self._remaining or 0) - size
         return True
 
     def end(self) -> None:
@@ -258,7 +265,7 @@ def _deliver_at_once(result: Iterable[bytes], responder: Responder) -> bool:
         if all(type(item) is bytes for item in result) and sum(map(len, result)) <= _COALESCE_LIMIT:
             responder.send_whole(b"".join(result))
             return True
-    elif isinstance(result, FileWrapper) and responder.sink.can_sendfile and responder.send_file(result):
+    elif isinstance(result, FileWrapper) and responder.send_file(result, responder.sink.can_sendfile):
         responder.end()
         return True
     return False
