@@ -5,6 +5,8 @@ The public API is what this module exports; everything else is internal.
 
 from .__about__ import __version__
 from .config import Config
+from .errors import ConfigError
 from .server import Server, run, serve
 
-__all__ = ["Config", "Server", "__version__", "run", "serve"]
+# ConfigError is public because Config, Server and serve() raise it for a bad option.
+__all__ = ["Config", "ConfigError", "Server", "__version__", "run", "serve"]

@@ -213,7 +213,8 @@ class Config:
         section=_TIME,
         parse=float,
         check=_at_least(0.001),
-        help="Seconds a request body may stall between two reads before the connection is closed.",
+        help="Seconds a request body may stall between two reads; a slower client is answered 408 "
+        "and closed.",
     )
     keep_alive_timeout: float = _option(
         5 * SECONDS,
