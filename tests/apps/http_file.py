@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-
-class TrackedFile(io.BufferedReader):
-    def __init__(self, path: str, on_close: threading.Event) -> None:
-        super().__init__(io.FileIO(path, "rb"))
-        self._on_close = on_close
-
-    def close(self) -> None:
-        super().close()
-        self._on_close.set()
+from tests.apps.wsgi_file import TrackedFile
 
 
 class FileApp:
