@@ -53,9 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
             if spec.choices:
                 kwargs["choices"] = spec.choices
             else:
-                kwargs["metavar"] = spec.metavar or f.name.upper()
+                kwargs["metavar"] = spec.metavar or _METAVARS.get(type(f.default), f.name.upper())
         group.add_argument(*flags_of(f), **kwargs)
     return parser
+
+
+_METAVARS = {int: "N", float: "SECONDS"}
 
 
 def _typed(name: str, parse: Any) -> Any:

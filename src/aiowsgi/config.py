@@ -155,6 +155,7 @@ class Config:
     limit_request_line: int = _option(
         8190,
         section=_HTTP,
+        metavar="BYTES",
         parse=int,
         check=_at_least(16),
         help="Longest request line in bytes; longer gets 414. 8190 is what Apache and nginx accept by "
@@ -170,6 +171,7 @@ class Config:
     limit_request_field_size: int = _option(
         8190,
         section=_HTTP,
+        metavar="BYTES",
         parse=int,
         check=_at_least(16),
         help="Longest single header field (name and value) in bytes; longer gets 431.",
@@ -177,6 +179,7 @@ class Config:
     limit_request_body: int = _option(
         1 * GiB,
         section=_HTTP,
+        metavar="BYTES",
         parse=int,
         check=_at_least(0),
         help="Largest request body in bytes; larger gets 413, from the declared Content-Length before "
@@ -185,6 +188,7 @@ class Config:
     body_spill_threshold: int = _option(
         1 * MiB,
         section=_HTTP,
+        metavar="BYTES",
         parse=int,
         check=_at_least(0),
         help="Request bodies up to this many bytes are kept in memory; larger ones spill to a temporary "
@@ -193,6 +197,7 @@ class Config:
     response_buffer_size: int = _option(
         1 * MiB,
         section=_HTTP,
+        metavar="BYTES",
         parse=int,
         check=_at_least(64 * KiB),
         help="Response bytes held per connection for a client that reads slowly; past this, the "
