@@ -120,10 +120,13 @@ class ResponseChannel:
         send_timeout: float,
         can_sendfile: bool,
         writable: bool,
+        cond: threading.Condition,
     ) -> None:
         self._call = loop.call_soon_threadsafe
         self._owner = owner
-        self._cond = threading.Condition(threading.Lock())
+        # Made once per connection and shared by its responses (one at a time): a Condition costs
+        # microseconds to build, which the per-request path need not pay.
+        self._cond = cond
         self._high_water = high_water
         self._send_timeout = send_timeout
         self._queued = 0  # bytes queued to the loop, not yet given to the transport

@@ -19,6 +19,7 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class HttpProtocol(asyncio.Protocol):
         self._receiving: Exchange | None = None
         self._pipeline: deque[Exchange | ProtocolError] = deque()
         self._channel: ResponseChannel | None = None  # the request running in a worker, if any
+        self._output_cond = threading.Condition(threading.Lock())  # shared by this connection's channels
         self._reading = True
         self._writable = True
         self._eof = False
@@ -220,6 +222,7 @@ class HttpProtocol(asyncio.Protocol):
             self._config.send_timeout,
             can_sendfile=self._can_sendfile(),
             writable=self._writable,
+            cond=self._output_cond,
         )
         # After a half-close, the last request read is the last one answered: it says Connection: close.
         channel.closing = self._state.draining or (self._eof and not self._pipeline)
