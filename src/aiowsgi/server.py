@@ -210,14 +210,19 @@ class Server:
         await self.shutdown()
 
 
-async def serve(app: WSGIApp, **options: Any) -> None:
+async def serve(app: WSGIApp, *, sockets: Sequence[socket.socket] | None = None, **options: Any) -> None:
     """Serve `app` on the running loop until cancelled; cancellation is a graceful shutdown.
 
     Args:
         app: the WSGI application.
+        sockets: already-bound listening sockets to serve instead of binding from the options.
         **options: any Config field, e.g. host, port, threads (see docs/options.md).
+
+    Raises:
+        ConfigError: an unknown option or a bad value.
+        OSError: an address cannot be bound.
     """
-    await Server(app, **options).serve()
+    await Server(app, sockets=sockets, **options).serve()
 
 
 def run(app: WSGIApp | str, config: Config | None = None, **options: Any) -> int:
