@@ -40,6 +40,14 @@ _MAX_LENGTH_DIGITS = 18
 _FIELD_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # "HTTP/1.1" and the two spaces around the target: what a request line adds to its method and target.
 _REQUEST_LINE_OVERHEAD = 10
+# The methods llhttp knows (CONNECT is refused separately). llhttp answers any other method as malformed,
+# and cannot tell an unknown method from garbage, so h11 is held to the same list: one answer, 400.
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "COPY", "LOCK", "MKCOL", "MOVE",
+     "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND", "ACL", "REPORT", "MKACTIVITY",
+     "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE", "PURGE", "MKCALENDAR", "LINK",
+     "UNLINK", "SOURCE", "QUERY"}
+)  # fmt: skip
 
 
 class ReadState(enum.Enum):
@@ -147,6 +155,8 @@ def validate_head(
     method = method_bytes.decode("ascii")
     if method == "CONNECT":
         raise ProtocolError("CONNECT is not supported", 501)
+    if method not in KNOWN_METHODS:
+        raise ProtocolError(f"unknown method {method!r}", 400)
     _check_target(method, target)
     if len(headers) > limits.head.field_count:
         raise ProtocolError("too many header fields", 431)
@@ -186,7 +196,11 @@ def validate_head(
             raise ProtocolError("Transfer-Encoding in an HTTP/1.0 request", 400)
         if content_length is not None:
             raise ProtocolError("both Content-Length and Transfer-Encoding", 400)
-        if transfer_codings[-1] != b"chunked" and b"chunked" in transfer_codings:
+        # RFC 9112 section 6.3: a body whose end cannot be found is a 400; section 6.1: a coding we do not
+        # know is a 501. Chunked more than once, or not last, or an empty coding: the end is unknowable.
+        if b"" in transfer_codings or transfer_codings.count(b"chunked") > 1:
+            raise ProtocolError("malformed Transfer-Encoding", 400)
+        if b"chunked" in transfer_codings and transfer_codings[-1] != b"chunked":
             raise ProtocolError("chunked is not the final transfer coding", 400)
         if transfer_codings != [b"chunked"]:
             raise ProtocolError("unsupported transfer coding", 501)

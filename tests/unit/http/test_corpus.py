@@ -12,47 +12,14 @@ from aiowsgi.http.connection import ReadState, ServerConnection
 from aiowsgi.http.parser import available_parsers
 from tests.requests.corpus import ERROR_STATUSES, LIMITS, Case, load_cases, replay, splits
 
-# Where one parser cannot be brought to the common answer by connection.py (the information is gone by the
-# time the adapter hands the head over), the case is an expected failure for that parser, with the reason.
-_H11_TE = (
-    "h11 refuses this Transfer-Encoding itself, always with 501; llhttp (and RFC 9112 section 6.3) say 400"
-)
-_H11_CL = (
-    "h11 folds identical Content-Length values into one field before the adapter sees them (RFC 9110 "
-    "section 8.6 allows that); llhttp refuses them, and connection.py cannot tell them apart any more"
-)
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("h11", "valid/chunked_uppercase"): "h11 lower-cases the Transfer-Encoding value it hands over",
-    ("httptools", "valid/extension_method_unknown"): "llhttp knows a fixed list of methods; others get 400",
-    ("h11", "invalid/two_content_lengths_same"): _H11_CL,
-    ("h11", "invalid/content_length_list"): _H11_CL,
-    ("h11", "invalid/te_chunked_not_last"): _H11_TE,
-    ("h11", "invalid/te_chunked_twice"): _H11_TE,
-    ("h11", "invalid/te_two_fields"): _H11_TE,
-    ("h11", "invalid/te_empty"): _H11_TE,
-    ("h11", "invalid/chunk_size_overflow"): (
-        "h11 accepts any chunk size and waits for the data; only the body limit (413) stops it"
-    ),
-    ("h11", "invalid/trailer_end_bare_lf"): (
-        "h11 takes a bare LF as the end of the trailer section; the adapter cannot see the trailers"
-    ),
-    ("httptools", "invalid/double_space_request_line"): (
-        "llhttp splits the request line on runs of spaces (RFC 9112 section 3 allows it); the adapter "
-        "only gets the target"
-    ),
-}
-
 
 def params(kind: str) -> list[object]:
-    result: list[object] = []
-    for case in load_cases(kind):
-        for parser in ("httptools", "h11"):
-            marks = []
-            reason = KNOWN_DIFFERENCES.get((parser, case.key))
-            if reason:
-                marks.append(pytest.mark.xfail(strict=True, reason=reason))
-            result.append(pytest.param(parser, case, id=f"{parser}-{case.name}", marks=marks))
-    return result
+    """Every case on every parser: there are no known differences between them to excuse."""
+    return [
+        pytest.param(parser, case, id=f"{parser}-{case.name}")
+        for case in load_cases(kind)
+        for parser in ("httptools", "h11")
+    ]
 
 
 def skip_missing(parser: str) -> None:
@@ -63,8 +30,7 @@ def skip_missing(parser: str) -> None:
 def test_corpus_is_there() -> None:
     assert len(load_cases("valid")) >= 40
     assert len(load_cases("invalid")) >= 40
-    keys = {case.key for case in load_cases("valid") + load_cases("invalid")}
-    assert {key for _, key in KNOWN_DIFFERENCES} <= keys, "a known difference names a case that is gone"
+    assert len(load_cases("valid")) + len(load_cases("invalid")) >= 80
 
 
 @pytest.mark.parametrize(("parser", "case"), params("valid"))
@@ -125,15 +91,14 @@ def test_states_through_a_request(parser_backend: str) -> None:
 
 @pytest.mark.parametrize("case", load_cases("valid") + load_cases("invalid"), ids=lambda c: c.id)
 def test_parsers_agree(case: Case) -> None:
-    """Parity: both parsers give the same requests, the same unfinished head and the same status."""
+    """Parity: cut the same way, both parsers give the same requests, unfinished head and status."""
     if len(available_parsers()) < 2:
         pytest.skip("needs both httptools and h11")
-    if ("httptools", case.key) in KNOWN_DIFFERENCES or ("h11", case.key) in KNOWN_DIFFERENCES:
-        pytest.skip("a known difference between the parsers, checked by test_valid/invalid_request")
-    ours, theirs = replay("httptools", [case.data]), replay("h11", [case.data])
-    assert ours.requests == theirs.requests
-    assert ours.partial == theirs.partial
-    assert ours.status == theirs.status, (ours.message, theirs.message)
+    for how, pieces in splits(case.data):
+        ours, theirs = replay("httptools", pieces), replay("h11", pieces)
+        assert ours.requests == theirs.requests, how
+        assert ours.partial == theirs.partial, how
+        assert ours.status == theirs.status, (how, ours.message, theirs.message)
 
 
 def test_empty_read_is_nothing(parser_backend: str) -> None:
