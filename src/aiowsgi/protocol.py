@@ -224,8 +224,9 @@ class HttpProtocol(asyncio.Protocol):
             writable=self._writable,
             cond=self._output_cond,
         )
-        # After a half-close, the last request read is the last one answered: it says Connection: close.
-        channel.closing = self._state.draining or (self._eof and not self._pipeline)
+        # Not after a half-close: the client sends nothing more anyway, and whether its EOF came before or
+        # after this request started must not change the response's bytes. It is closed after, all the same.
+        channel.closing = self._state.draining
         self._channel = channel
         self._wait = None
         self._state.pool.submit(
@@ -241,7 +242,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _reject(self, error: ProtocolError) -> None:
         error_log.info("%s: bad request, answered %d: %s", self.peer, error.status_hint, error)
-        self._write_and_close(error_response(error.status_hint, str(error), self._config.server_header))
+        self._write_and_close(error_response(error.status_hint, self._config.server_header))
 
     def _drop_receiving(self) -> None:
         if self._receiving is not None:
@@ -377,7 +378,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         error_log.info("%s: %s timeout, answered 408", self.peer, wait.value)
         self._drop_receiving()
-        self._write_and_close(error_response(408, f"{wait.value} timeout", self._config.server_header))
+        self._write_and_close(error_response(408, self._config.server_header))
 
     def _bytes_sent(self) -> int:
         transport = self.transport

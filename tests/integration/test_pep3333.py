@@ -578,3 +578,17 @@ def test_validator_catches_a_bad_application() -> None:
 
     response = serve_one(wsgiref.validate.validator(app))
     assert response.status == 500
+
+
+def test_500_follows_the_server_header_option(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        raise RuntimeError("boom")
+
+    with (
+        caplog.at_level(logging.ERROR, "aiowsgi.error"),
+        running_server(broken, server_header=False) as server,
+    ):
+        response = request(server, get("/"))
+    assert response.status == 500
+    assert response.header("server") is None
+    assert response.body == b"500 Internal Server Error\n"

@@ -158,10 +158,14 @@ def http_date_line() -> str:
     return line
 
 
-def error_response(status: int, detail: str, server_header: bool = True) -> bytes:
-    """A complete plain-text error response that closes the connection."""
+def error_response(status: int, server_header: bool = True) -> bytes:
+    """A complete plain-text error response that closes the connection.
+
+    It names only the status: what exactly was wrong goes to the log. The wording of a parse error
+    depends on which parser (or which of our checks) caught it, and the answer must not.
+    """
     phrase = HTTPStatus(status).phrase
-    body = f"{status} {phrase}: {detail}\n".encode("utf-8", "replace")
+    body = f"{status} {phrase}\n".encode("ascii")
     head = (
         f"HTTP/1.1 {status} {phrase}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"

@@ -83,7 +83,7 @@ class Responder:
     def __init__(self, request: RequestHead, sink: ResponseSink, server_header: bool) -> None:
         self._request = request
         self._sink = self.sink = sink
-        self._server_header = server_header
+        self.server_header = server_header
         self._pending: ResponseHead | None = None
         self.head_sent = False
         self._framing = BodyFraming.NONE
@@ -187,7 +187,7 @@ class Responder:
         # A HEAD response carries the length a GET would have; 204 and 304 get none made up for them.
         shown_length = length if framing is not BodyFraming.NONE or self._request.method == "HEAD" else None
         head = encode_head(
-            pending, framing, keep_alive, self._request.http_version, self._server_header, shown_length
+            pending, framing, keep_alive, self._request.http_version, self.server_header, shown_length
         )
         self._framing, self._keep_alive = framing, keep_alive
         self._remaining = length if framing is BodyFraming.LENGTH else None
@@ -279,7 +279,7 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
         return
     error_log.exception("error in the application (%s); answering 500", where)
     responder.status = 500
-    sink.finish(error_response(500, "the application failed", server_header=True), False)
+    sink.finish(error_response(500, responder.server_header), False)
 
 
 def _log_access(environ: Environ, request: RequestHead, responder: Responder, started: float) -> None:

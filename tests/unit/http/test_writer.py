@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 
 import pytest
 
@@ -297,7 +298,7 @@ def test_fixed_responses() -> None:
 
 @pytest.mark.parametrize("status", [400, 408, 413, 414, 431, 500, 501, 503, 505])
 def test_error_response(status: int) -> None:
-    raw = error_response(status, "what went wrong \u2603")
+    raw = error_response(status)
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     assert lines[0].startswith(b"HTTP/1.1 %d " % status)
@@ -308,20 +309,11 @@ def test_error_response(status: int) -> None:
     assert fields[b"Server"] == SERVER_NAME.encode()
     assert DATE_LINE.fullmatch(b"Date: " + fields[b"Date"] + b"\r\n")
     assert (b"Retry-After" in fields) is (status == 503)
-    assert body.decode("utf-8").startswith(f"{status} ")
-    assert "what went wrong \u2603" in body.decode("utf-8")
+    assert body == f"{status} {HTTPStatus(status).phrase}\n".encode()
 
 
 def test_error_response_without_server_header() -> None:
-    assert b"Server:" not in error_response(400, "bad", server_header=False)
-
-
-def test_error_response_detail_cannot_inject_headers() -> None:
-    raw = error_response(400, "bad\r\nSet-Cookie: evil=1\r\n\r\n")
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert b"Set-Cookie" not in head
-    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
-    assert int(fields[b"Content-Length"]) == len(body)
+    assert b"Server:" not in error_response(400, server_header=False)
 
 
 def test_http_date_line() -> None:
