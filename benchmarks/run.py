@@ -41,11 +41,12 @@ APP = "benchmarks.apps:hello"
 class ServerSpec:
     name: str
     package: str
+    options: tuple[str, ...] = ()  # extra command-line options (aiowsgi's variants)
 
     def command(self, port: int, threads: int) -> list[str]:
         address = f"127.0.0.1:{port}"
         python = sys.executable
-        if self.name == "aiowsgi":
+        if self.package == "aiowsgi":
             return [
                 python,
                 "-m",
@@ -56,6 +57,7 @@ class ServerSpec:
                 "--threads",
                 str(threads),
                 "--no-access-log",
+                *self.options,
             ]
         if self.name == "waitress":
             # `python -m waitress` is waitress-serve.
@@ -70,6 +72,10 @@ SERVERS = {
     spec.name: spec
     for spec in (
         ServerSpec("aiowsgi", "aiowsgi"),
+        # The pure-Python parser and the plain asyncio loop, for what the extras buy.
+        ServerSpec("aiowsgi-h11", "aiowsgi", ("--http", "h11")),
+        ServerSpec("aiowsgi-asyncio", "aiowsgi", ("--loop", "asyncio")),
+        ServerSpec("aiowsgi-plain", "aiowsgi", ("--http", "h11", "--loop", "asyncio")),  # no extras installed
         ServerSpec("waitress", "waitress"),
         ServerSpec("gunicorn-gthread", "gunicorn"),
     )

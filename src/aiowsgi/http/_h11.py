@@ -73,8 +73,8 @@ class H11Parser:
         self._give_h11(data)
 
     def _give_h11(self, data: bytes) -> None:
-        stream = self._fed_tail + data
-        self._fed_tail = stream[-4:]
+        fed_before = self._fed_tail
+        self._fed_tail = (fed_before + data)[-4:] if len(data) < 4 else data[-4:]
         conn = self._conn
         conn.receive_data(data)
         while True:
@@ -97,14 +97,15 @@ class H11Parser:
                 self._at_chunk_size = self._chunked and event.chunk_end
             elif isinstance(event, h11.EndOfMessage):
                 leftover = conn.trailing_data[0]
-                if self._chunked and not stream[: len(stream) - len(leftover)].endswith(b"\r\n\r\n"):
+                if self._chunked and not _ends_with_crlf_crlf(fed_before, data, len(data) - len(leftover)):
                     raise ProtocolError("chunked body does not end with CRLF CRLF", 400)
                 self._new_request()
                 self._sink.on_end()
                 conn = self._conn = self._new_connection()
                 leftover = self._take_head_bytes(leftover)
-                if leftover:
-                    conn.receive_data(leftover)
+                if not leftover:
+                    return  # the usual case: asking the fresh h11.Connection would only say NEED_DATA
+                conn.receive_data(leftover)
             # h11.ConnectionClosed cannot happen: h11 is never told about EOF.
 
     # The head ------------------------------------------------------------------------------------------
@@ -177,3 +178,11 @@ class H11Parser:
             raise ProtocolError("chunk size does not fit in 64 bits", 400)
         if digits is not None and digits.end() < len(pending):
             self._at_chunk_size = False  # the size is complete; h11 reads the chunk from here
+
+
+def _ends_with_crlf_crlf(fed_before: bytes, data: bytes, end: int) -> bool:
+    """Whether the bytes given to h11 up to data[:end] (after `fed_before`) end with CRLF CRLF."""
+    last = data[max(end - 4, 0) : end]
+    if len(last) < 4:
+        last = (fed_before + data[:end])[-4:]
+    return last == b"\r\n\r\n"
