@@ -6,18 +6,20 @@ The loop hands a complete request to the pool with `WorkerPool.submit` (a `queue
 request). The worker runs the application and gives the response back through that request's
 `ResponseChannel`, which is the whole of the worker's reach into the loop:
 
-- `send(data)` queues bytes with `loop.call_soon_threadsafe`. It blocks the worker only when the bytes the
-  loop has not yet passed to the transport, or the transport's own buffer, are over the high-water mark
-  (the client reads slowly); a client that has gone, or has read nothing for the send timeout (the loop
-  judges that), makes it raise ClientDisconnected. So a slow reader costs bounded memory and, below the
-  mark, no thread.
+- `send(data)` queues bytes with `loop.call_soon_threadsafe`. The loop writes them to the transport, or,
+  while the client is slower than the application, to the connection's spill buffer (memory, then a
+  temporary file). The worker blocks only when the bytes in flight pass the spill threshold (the loop is
+  behind) or everything held for the client passes the high-water mark (the client is far behind); a
+  client that has gone, or has read nothing for the send timeout (the loop judges that), makes it raise
+  ClientDisconnected. So a slow reader costs bounded memory and, below the mark, no thread.
 - `sendfile(fd, ...)` hands the loop a duplicate of the file descriptor; the worker does not wait for it.
 - `finish(data, keep_alive)` queues the last bytes and the keep-alive decision; `abort()` asks the loop to
   close the connection. One of the two ends every response (`end_if_unfinished` makes sure of it).
 
-The loop side (`HttpProtocol` in protocol.py) calls `set_writable` from pause_writing/resume_writing and
-`disconnect` from connection_lost; those are the only places the condition is notified. Callbacks run in
-the order they were queued, so the bytes reach the transport in the order the application produced them.
+The loop side (`HttpProtocol` in protocol.py) calls `set_buffered` whenever its spill buffer changes and
+`disconnect` from connection_lost; those, and `_deliver`, are the only places the condition is notified.
+Callbacks run in the order they were queued, so the bytes reach the client in the order the application
+produced them.
 """
 
 from __future__ import annotations
@@ -108,8 +110,8 @@ class ResponseChannel:
     """One response's way from a worker thread to the loop (see the module docstring)."""
 
     __slots__ = (
-        "_call", "_cond", "_owner", "_high_water", "_send_timeout", "_queued", "_writable",
-        "_ended", "_progress", "closed", "closing", "can_sendfile",
+        "_call", "_cond", "_owner", "_high_water", "_in_flight_limit", "_send_timeout", "_queued",
+        "_buffered", "_ended", "_progress", "closed", "closing", "can_sendfile",
     )  # fmt: skip
 
     def __init__(
@@ -117,9 +119,10 @@ class ResponseChannel:
         loop: asyncio.AbstractEventLoop,
         owner: ChannelOwner,
         high_water: int,
+        in_flight_limit: int,
         send_timeout: float,
         can_sendfile: bool,
-        writable: bool,
+        buffered: int,
         cond: threading.Condition,
     ) -> None:
         self._call = loop.call_soon_threadsafe
@@ -128,9 +131,10 @@ class ResponseChannel:
         # microseconds to build, which the per-request path need not pay.
         self._cond = cond
         self._high_water = high_water
+        self._in_flight_limit = in_flight_limit
         self._send_timeout = send_timeout
-        self._queued = 0  # bytes queued to the loop, not yet given to the transport
-        self._writable = writable  # the transport is below its own high-water mark
+        self._queued = 0  # bytes queued to the loop, not yet taken by it (in memory)
+        self._buffered = buffered  # bytes the loop holds for the client (memory, then a temporary file)
         self._ended = False
         self._progress = 0  # bumped by the loop each time a slow client is seen reading
         self.closed = False  # the connection is gone
@@ -141,7 +145,7 @@ class ResponseChannel:
 
     def send(self, data: bytes) -> None:
         with self._cond:
-            if not (self._writable and self._queued < self._high_water) or self.closed:
+            if not self._has_room() or self.closed:
                 self._wait_for_room()
             self._queued += len(data)
         self._post(self._deliver, data)
@@ -153,7 +157,7 @@ class ResponseChannel:
         backstop = 2 * self._send_timeout
         deadline = time.monotonic() + backstop
         progress = self._progress
-        while not self.closed and not (self._writable and self._queued < self._high_water):
+        while not self.closed and not self._has_room():
             remaining = deadline - time.monotonic()
             if remaining <= 0 and self._progress != progress:
                 progress = self._progress
@@ -166,6 +170,10 @@ class ResponseChannel:
             self._cond.wait(remaining)
         if self.closed:
             raise ClientDisconnected("the client closed the connection")
+
+    def _has_room(self) -> bool:
+        queued = self._queued
+        return queued < self._in_flight_limit and queued + self._buffered < self._high_water
 
     def sendfile(self, fd: int, offset: int, count: int) -> None:
         if self.closed:
@@ -203,11 +211,11 @@ class ResponseChannel:
         if not self.closed:
             self._owner.output_write(data)
 
-    def set_writable(self, writable: bool) -> None:
+    def set_buffered(self, buffered: int) -> None:
         with self._cond:
-            self._writable = writable
-            if writable:
+            if buffered < self._buffered:
                 self._cond.notify()
+            self._buffered = buffered
 
     def note_progress(self) -> None:
         """The client read some of its response while the output was over its high-water mark."""

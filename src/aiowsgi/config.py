@@ -194,14 +194,24 @@ class Config:
         help="Request bodies up to this many bytes are kept in memory; larger ones spill to a temporary "
         "file while they arrive.",
     )
-    response_buffer_size: int = _option(
+    response_spill_threshold: int = _option(
         1 * MiB,
         section=_HTTP,
         metavar="BYTES",
         parse=int,
         check=_at_least(64 * KiB),
-        help="Response bytes held per connection for a client that reads slowly; past this, the "
-        "application's write() waits (up to --send-timeout) for the client to catch up.",
+        help="Response bytes held in memory per connection for a client that reads slower than the "
+        "application writes; more spill to a temporary file.",
+    )
+    response_buffer_size: int = _option(
+        64 * MiB,
+        section=_HTTP,
+        metavar="BYTES",
+        parse=int,
+        check=_at_least(64 * KiB),
+        help="Response bytes held per connection (memory, then file) for a slow reader, so that the "
+        "worker thread can finish without it; past this, the application's write() waits (up to "
+        "--send-timeout) for the client to catch up. Large enough that a 50 MiB response never waits.",
     )
 
     # Timeouts

@@ -27,13 +27,13 @@ from typing import Any, cast
 
 from ._types import Environ, WSGIApp
 from .bridge import ResponseChannel, WorkerPool
+from .buffers import SpillBuffer
 from .config import Config
 from .errors import ProtocolError
 from .http.connection import ReadState, RequestLimits, ServerConnection
 from .http.events import BodyChunk, EndOfRequest, RequestHead
 from .http.writer import CONTINUE_RESPONSE, error_response
 from .wsgi.environ import connection_environ, request_environ
-from .wsgi.input import RequestBody
 from .wsgi.response import file_wrapper, run_application
 
 error_log = logging.getLogger("aiowsgi.error")
@@ -43,6 +43,10 @@ MAX_PIPELINED = 16
 # A file_wrapper body is sent in blocks of this size, each within the send timeout: a client reading
 # slower than this per send timeout is cut, as one that stops reading is on the ordinary path.
 SENDFILE_BLOCK = 1024 * 1024
+# What the transport itself may hold before pause_writing; past it, output goes to the spill buffer.
+TRANSPORT_HIGH_WATER = 256 * 1024
+# How much spilled output is handed to the transport at a time when the client catches up.
+DRAIN_BLOCK = 256 * 1024
 
 
 @dataclass(eq=False)
@@ -70,7 +74,7 @@ class Wait(enum.Enum):
 @dataclass(eq=False, slots=True)
 class Exchange:
     head: RequestHead
-    body: RequestBody
+    body: SpillBuffer  # complete before the request runs, so wsgi.input never waits on the client
     continue_sent: bool = False
 
 
@@ -90,6 +94,8 @@ class HttpProtocol(asyncio.Protocol):
         self._writable = True
         self._eof = False
         self._closed = False
+        self._spill: SpillBuffer | None = None  # response bytes the client has not taken yet
+        self._close_after_drain = False
         self._file_task: asyncio.Task[None] | None = None  # a wsgi.file_wrapper body being sent
         self._after_file: list[tuple[bytes, bool | None]] = []
         self._wait: Wait | None = None
@@ -126,8 +132,7 @@ class HttpProtocol(asyncio.Protocol):
             self._config.root_path,
             file_wrapper,
         )
-        high = self._config.response_buffer_size
-        transport.set_write_buffer_limits(high=high, low=high // 4)
+        transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
         if self._state.draining:
             self._close()
             return
@@ -138,7 +143,7 @@ class HttpProtocol(asyncio.Protocol):
         for event in events:
             if type(event) is RequestHead:
                 self._head_started = None
-                self._receiving = Exchange(event, RequestBody(self._config.body_spill_threshold))
+                self._receiving = Exchange(event, SpillBuffer(self._config.body_spill_threshold))
                 if event.expect_continue and self._channel is None and not self._pipeline:
                     self._send_continue(self._receiving)
             elif type(event) is BodyChunk:
@@ -186,22 +191,21 @@ class HttpProtocol(asyncio.Protocol):
             self._send_timer.cancel()
         if self._file_task is not None:
             self._file_task.cancel()
+        if self._spill is not None:
+            self._spill.close()
 
     def pause_writing(self) -> None:
         self._writable = False
-        if self._channel is not None:
-            self._channel.set_writable(False)
         if self._send_timer is None:
             self._send_mark = self._bytes_sent()
             self._send_timer = self._loop.call_later(self._config.send_timeout, self._on_send_timeout)
 
     def resume_writing(self) -> None:
         self._writable = True
-        if self._channel is not None:
-            self._channel.set_writable(True)
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
+        self._drain()
 
     # Requests --------------------------------------------------------------------------------------
 
@@ -219,9 +223,10 @@ class HttpProtocol(asyncio.Protocol):
             self._loop,
             self,
             self._config.response_buffer_size,
+            self._config.response_spill_threshold,
             self._config.send_timeout,
             can_sendfile=self._can_sendfile(),
-            writable=self._writable,
+            buffered=self._spill.size if self._spill is not None else 0,
             cond=self._output_cond,
         )
         # Not after a half-close: the client sends nothing more anyway, and whether its EOF came before or
@@ -237,8 +242,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _send_continue(self, exchange: Exchange) -> None:
         exchange.continue_sent = True
-        assert self.transport is not None
-        self.transport.write(CONTINUE_RESPONSE)
+        self._send(CONTINUE_RESPONSE)
 
     def _reject(self, error: ProtocolError) -> None:
         error_log.info("%s: bad request, answered %d: %s", self.peer, error.status_hint, error)
@@ -260,9 +264,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._file_task is not None:
             self._after_file.append((data, None))
             return
-        assert self.transport is not None
-        self._bytes_out += len(data)
-        self.transport.write(data)
+        self._send(data)
 
     def output_finish(self, data: bytes, keep_alive: bool) -> None:
         if self._closed:
@@ -270,10 +272,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._file_task is not None:
             self._after_file.append((data, keep_alive))
             return
-        assert self.transport is not None
         if data:
-            self._bytes_out += len(data)
-            self.transport.write(data)
+            self._send(data)
         self._channel = None
         if not keep_alive or self._eof and not self._pipeline or self._state.draining:
             self._close()
@@ -329,6 +329,36 @@ class HttpProtocol(asyncio.Protocol):
                 self.output_write(data)
             else:
                 self.output_finish(data, keep_alive)
+
+    def _send(self, data: bytes) -> None:
+        """Response bytes, in order: to the transport while it keeps up, else into the spill buffer."""
+        spill = self._spill
+        if self._writable and (spill is None or not spill.size):
+            transport = self.transport
+            assert transport is not None
+            self._bytes_out += len(data)
+            transport.write(data)
+            return
+        if spill is None:
+            spill = self._spill = SpillBuffer(self._config.response_spill_threshold)
+        spill.append(data)
+        if self._channel is not None:
+            self._channel.set_buffered(spill.size)
+
+    def _drain(self) -> None:
+        """The client caught up: move spilled bytes to the transport until it is full again."""
+        spill = self._spill
+        transport = self.transport
+        if spill is None or transport is None:
+            return
+        while spill.size and self._writable and not self._closed:
+            block = spill.read(DRAIN_BLOCK)
+            self._bytes_out += len(block)
+            transport.write(block)  # may call pause_writing
+        if self._channel is not None:
+            self._channel.set_buffered(spill.size)
+        if not spill.size and self._close_after_drain:
+            self._close()
 
     def _can_sendfile(self) -> bool:
         # uvloop has no loop.sendfile, and TLS transports cannot use os.sendfile.
@@ -403,7 +433,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _write_and_close(self, data: bytes) -> None:
         if self.transport is not None and not self._closed:
-            self.transport.write(data)
+            self._send(data)
         self._close()
 
     def _close(self) -> None:
@@ -411,6 +441,9 @@ class HttpProtocol(asyncio.Protocol):
         self._wait = None
         transport = self.transport
         if transport is None or transport.is_closing():
+            return
+        if self._spill is not None and self._spill.size:
+            self._close_after_drain = True  # the send timer cuts a client that stops reading meanwhile
             return
         transport.close()
         if transport.get_write_buffer_size() and self._send_timer is None:
@@ -451,7 +484,7 @@ def _serve(
         if channel.closed:
             channel.abort()  # the client left while the request waited for a thread: do not run it
             return
-        environ = request_environ(base, exchange.head, body.as_input(), body.size)
+        environ = request_environ(base, exchange.head, body.as_stream(), body.size)
         run_application(
             state.app,
             environ,

@@ -16,6 +16,7 @@ LAYERS: dict[str, float] = {
     "errors": 0,
     "_types": 0,
     "config": 1,
+    "buffers": 1,
     "http": 2,
     "wsgi": 3,
     "bridge": 4,
