@@ -62,6 +62,11 @@ class WorkerPool:
     def submit(self, job: Job) -> None:
         self._queue.put(job)
 
+    @property
+    def waiting(self) -> int:
+        """Jobs submitted that no thread has taken yet."""
+        return self._queue.qsize()
+
     def _work(self) -> None:
         get = self._queue.get
         while (job := get()) is not None:
@@ -92,6 +97,29 @@ class WorkerPool:
         for thread in self._threads:
             thread.join()  # each has posted its exit and is returning; this cannot block for long
         return 0
+
+
+class OverloadLog:
+    """Logs refusals for overload at most once per interval, with how many there were, from any thread."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._next_report = 0.0
+        self._refused = 0
+
+    def refused(self, reason: str, depth: int) -> None:
+        with self._lock:
+            self._refused += 1
+            now = time.monotonic()
+            if now < self._next_report:
+                return
+            count, self._refused = self._refused, 0
+            self._next_report = now + self._interval
+        error_log.warning(
+            "overloaded (%s): answered 503 to %d request(s) since the last report; %d waiting for a thread",
+            reason, count, depth,
+        )  # fmt: skip
 
 
 class ChannelOwner(Protocol):

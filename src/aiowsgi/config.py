@@ -104,6 +104,16 @@ class Config:
         check=_at_least(1),
         help="Listen backlog: connections the kernel queues before we accept them (Gunicorn's default).",
     )
+    limit_concurrency: int = _option(
+        10_000,
+        section=_SERVER,
+        parse=int,
+        check=_at_least(0),
+        help="Most open connections; one more is answered 503 at once and closed, so that its client (or "
+        "the proxy in front) learns of the overload in one round trip instead of waiting in the kernel's "
+        "queue. An idle connection costs a few KiB, so the default costs tens of MiB at most. 0: no limit. "
+        "The command line raises the process's open-file limit to fit, where the hard limit allows.",
+    )
 
     # Application
     threads: int = _option(
@@ -114,6 +124,24 @@ class Config:
         help="Worker threads that run the application. They never wait on a client, only on the "
         "application itself, so size this for the application's own blocking (database, upstream "
         "calls), not for the number of clients.",
+    )
+    max_queued_requests: int = _option(
+        128,
+        section=_APP,
+        parse=int,
+        check=_at_least(0),
+        help="Complete requests that may wait for a free worker thread; past this, a request is answered "
+        "503 with Retry-After by the loop, without a thread, and the overload is logged (at most every "
+        "10 seconds). 128 is about 16 requests per thread at the default --threads.",
+    )
+    queue_timeout: float = _option(
+        0.0,
+        section=_APP,
+        metavar="SECONDS",
+        parse=float,
+        check=_at_least(0),
+        help="A request that waited longer than this for a worker thread is answered 503 instead of being "
+        "run late, when its client has likely given up. 0: off.",
     )
     factory: bool = _option(
         False,
@@ -214,6 +242,23 @@ class Config:
         "--send-timeout) for the client to catch up. Large enough that a 50 MiB response never waits.",
     )
 
+    max_pipelined_requests: int = _option(
+        16,
+        section=_HTTP,
+        parse=int,
+        check=_at_least(1),
+        help="Complete requests read ahead on one connection while an earlier one runs; past this, "
+        "aiowsgi stops reading from that connection until they are answered.",
+    )
+    limit_chunked_framing: int = _option(
+        64 * KiB,
+        section=_HTTP,
+        metavar="BYTES",
+        parse=int,
+        check=_at_least(1024),
+        help="Bytes of chunked framing (chunk sizes, chunk extensions, trailers) one request body may "
+        "carry besides its data; more gets 400. It stops a client that streams chunk extensions forever.",
+    )
     # Timeouts
     header_timeout: float = _option(
         10 * SECONDS,
@@ -230,6 +275,16 @@ class Config:
         check=_at_least(0.001),
         help="Seconds a request body may stall between two reads; a slower client is answered 408 "
         "and closed.",
+    )
+    body_min_rate: int = _option(
+        500,
+        section=_TIME,
+        metavar="BYTES",
+        parse=int,
+        check=_at_least(0),
+        help="Bytes per second an upload must average once --body-timeout has passed since its head; a "
+        "slower one is answered 408 and closed, so a trickle of one byte per timeout cannot hold a "
+        "connection for ever. Apache's mod_reqtimeout default. 0: off.",
     )
     keep_alive_timeout: float = _option(
         5 * SECONDS,

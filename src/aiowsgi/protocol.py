@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ._types import Environ, WSGIApp
-from .bridge import ResponseChannel, WorkerPool
+from .bridge import OverloadLog, ResponseChannel, WorkerPool
 from .buffers import SpillBuffer
 from .config import Config
 from .errors import ProtocolError
@@ -38,8 +38,6 @@ from .wsgi.response import file_wrapper, run_application
 
 error_log = logging.getLogger("aiowsgi.error")
 
-# Complete requests read ahead of the one running; past this, reading pauses until the queue drains.
-MAX_PIPELINED = 16
 # A file_wrapper body is sent in blocks of this size, each within the send timeout: a client reading
 # slower than this per send timeout is cut, as one that stops reading is on the ordinary path.
 SENDFILE_BLOCK = 1024 * 1024
@@ -63,6 +61,7 @@ class ServerState:
     connections: set[HttpProtocol] = field(default_factory=set)
     draining: bool = False
     all_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    overload: OverloadLog = field(default_factory=OverloadLog)
 
 
 class Wait(enum.Enum):
@@ -101,6 +100,7 @@ class HttpProtocol(asyncio.Protocol):
         self._wait: Wait | None = None
         self._deadline = 0.0
         self._head_started: float | None = None
+        self._body_started = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
         self._send_timer: asyncio.TimerHandle | None = None
@@ -136,6 +136,10 @@ class HttpProtocol(asyncio.Protocol):
         if self._state.draining:
             self._close()
             return
+        limit = self._config.limit_concurrency
+        if limit and len(self._state.connections) > limit:
+            self._refuse_for_overload(f"{limit} connections open", self._state.pool.waiting)
+            return
         self._await(Wait.NEXT_REQUEST, self._loop.time() + self._config.keep_alive_timeout)
 
     def data_received(self, data: bytes) -> None:
@@ -143,6 +147,7 @@ class HttpProtocol(asyncio.Protocol):
         for event in events:
             if type(event) is RequestHead:
                 self._head_started = None
+                self._body_started = self._loop.time()
                 self._receiving = Exchange(event, SpillBuffer(self._config.body_spill_threshold))
                 if event.expect_continue and self._channel is None and not self._pipeline:
                     self._send_continue(self._receiving)
@@ -159,7 +164,9 @@ class HttpProtocol(asyncio.Protocol):
             self._pipeline.append(error)
         if self._channel is None:
             self._run_next()
-        if self._reading and (len(self._pipeline) >= MAX_PIPELINED or error is not None):
+        if self._reading and (
+            len(self._pipeline) >= self._config.max_pipelined_requests or error is not None
+        ):
             self._pause_reading()
         if self._head_started is None and self._conn.state is ReadState.HEAD:
             self._head_started = self._loop.time()  # the header timeout runs from a head's first byte
@@ -217,8 +224,11 @@ class HttpProtocol(asyncio.Protocol):
         if isinstance(item, ProtocolError):
             self._reject(item)
             return
-        transport = self.transport
-        assert transport is not None
+        pool = self._state.pool
+        if pool.waiting >= self._config.max_queued_requests:
+            item.body.close()
+            self._refuse_for_overload("every worker thread is busy and the queue is full", pool.waiting)
+            return
         channel = ResponseChannel(
             self._loop,
             self,
@@ -234,15 +244,28 @@ class HttpProtocol(asyncio.Protocol):
         channel.closing = self._state.draining
         self._channel = channel
         self._wait = None
-        self._state.pool.submit(
+        pool.submit(
             functools.partial(_serve, self._state, self._base_environ, item, channel, time.monotonic())
         )
-        if not self._reading and len(self._pipeline) < MAX_PIPELINED and not self._conn_failed():
+        if (
+            not self._reading
+            and len(self._pipeline) < self._config.max_pipelined_requests
+            and not self._conn_failed()
+        ):
             self._resume_reading()
 
     def _send_continue(self, exchange: Exchange) -> None:
         exchange.continue_sent = True
         self._send(CONTINUE_RESPONSE)
+
+    def _refuse_for_overload(self, reason: str, depth: int) -> None:
+        """503 with Retry-After, from the loop, and close: nothing of this connection runs."""
+        self._state.overload.refused(reason, depth)
+        for item in self._pipeline:
+            if isinstance(item, Exchange):
+                item.body.close()
+        self._pipeline.clear()
+        self._write_and_close(error_response(503, self._config.server_header))
 
     def _reject(self, error: ProtocolError) -> None:
         error_log.info("%s: bad request, answered %d: %s", self.peer, error.status_hint, error)
@@ -381,7 +404,15 @@ class HttpProtocol(asyncio.Protocol):
             started = now if self._head_started is None else self._head_started
             self._await(Wait.HEAD, started + self._config.header_timeout)
         elif state is ReadState.BODY:
-            self._await(Wait.BODY, now + self._config.body_timeout)
+            deadline = now + self._config.body_timeout
+            min_rate = self._config.body_min_rate
+            if min_rate and self._receiving is not None:
+                # After the grace of one body timeout, the upload must have averaged min_rate: the time
+                # by which what it has sent so far would fall behind that.
+                received = self._receiving.body.size
+                behind = self._body_started + self._config.body_timeout + received / min_rate
+                deadline = min(deadline, behind)
+            self._await(Wait.BODY, deadline)
         else:
             self._wait = None
 
@@ -483,6 +514,11 @@ def _serve(
     try:
         if channel.closed:
             channel.abort()  # the client left while the request waited for a thread: do not run it
+            return
+        timeout = state.config.queue_timeout
+        if timeout and time.monotonic() - queued > timeout:
+            state.overload.refused(f"a request waited over {timeout:g}s for a thread", state.pool.waiting)
+            channel.finish(error_response(503, state.config.server_header), keep_alive=False)
             return
         environ = request_environ(base, exchange.head, body.as_stream(), body.size)
         run_application(

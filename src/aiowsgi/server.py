@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
 import socket
 import threading
@@ -86,6 +87,7 @@ class Server:
                 field_size=config.limit_request_field_size,
             ),
             body=config.limit_request_body,
+            chunked_framing=config.limit_chunked_framing,
         )
         if self._given_sockets is not None:
             sockets = self._given_sockets
@@ -234,8 +236,33 @@ def run(app: WSGIApp | str, config: Config | None = None, **options: Any) -> int
     config = config_from_kwargs(options, config) if options or config is None else config
     if isinstance(app, str):
         app = load_app(app, config.factory, config.app_dir)
+    _fit_open_file_limit(config.limit_concurrency)
     with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
         return runner.run(_run_until_signalled(Server(app, config)))
+
+
+def _fit_open_file_limit(connections: int) -> None:
+    """Raise the soft open-file limit so that --limit-concurrency, not EMFILE, is what refuses clients.
+
+    Only run() does this: an embedding program owns its process's limits.
+    """
+    # Listening sockets, spill files, the loop's own descriptors and the application's.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 1024 if connections else hard
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and (wanted == resource.RLIM_INFINITY or soft < wanted):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    if connections and soft != resource.RLIM_INFINITY and soft < connections + 64:
+        error_log.warning(
+            "the open-file limit (%d) is below --limit-concurrency (%d): clients past it will be refused "
+            "by the kernel, not answered 503; raise it (ulimit -n, LimitNOFILE=) or lower the limit",
+            soft, connections,
+        )  # fmt: skip
 
 
 async def _run_until_signalled(server: Server) -> int:

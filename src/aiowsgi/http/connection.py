@@ -62,10 +62,16 @@ class ReadState(enum.Enum):
 class RequestLimits:
     head: HeadLimits
     body: int
+    chunked_framing: int = 64 * 1024
 
 
 class ServerConnection:
     """The request side of one HTTP/1.1 server connection, fed by a parser adapter."""
+
+    __slots__ = (
+        "_limits", "_parser", "state", "_events", "_keep_alive", "_chunked", "_heads", "_body_received",
+        "_framing",
+    )  # fmt: skip
 
     def __init__(self, parser_name: str, limits: RequestLimits) -> None:
         self._limits = limits
@@ -73,7 +79,10 @@ class ServerConnection:
         self.state = ReadState.IDLE
         self._events: list[Event] = []
         self._keep_alive = True
+        self._chunked = False
+        self._heads = 0  # heads seen: tells one request's body from the next one's
         self._body_received = 0
+        self._framing = 0  # bytes of chunked framing in the current body
 
     @property
     def parser_name(self) -> str:
@@ -90,6 +99,8 @@ class ServerConnection:
             # empty piece of body.
             return [], None
         events = self._events = []
+        in_chunked_body = self.state is ReadState.BODY and self._chunked
+        heads, received = self._heads, self._body_received
         try:
             self._parser.feed(data)
         except ProtocolError as exc:
@@ -98,6 +109,13 @@ class ServerConnection:
                 return events, None
             self.state = ReadState.ERROR
             return events, exc
+        if in_chunked_body and self._heads == heads and self.state is ReadState.BODY:
+            # Rule 2 for what is not body data: chunk sizes, extensions and trailers are bounded too,
+            # counted over reads that fell wholly inside the body (so within one read of exact).
+            self._framing += len(data) - (self._body_received - received)
+            if self._framing > self._limits.chunked_framing:
+                self.state = ReadState.ERROR
+                return events, ProtocolError("too much chunked framing (chunk extensions?)", 400)
         return events, None
 
     def _must_close(self) -> bool:
@@ -115,7 +133,10 @@ class ServerConnection:
             return
         head = validate_head(method, target, version, headers, self._limits)
         self._keep_alive = head.keep_alive
+        self._chunked = head.chunked
+        self._heads += 1
         self._body_received = 0
+        self._framing = 0
         self.state = ReadState.BODY
         self._events.append(head)
 
