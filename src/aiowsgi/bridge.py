@@ -138,7 +138,7 @@ class ResponseChannel:
     """One response's way from a worker thread to the loop (see the module docstring)."""
 
     __slots__ = (
-        "_call", "_cond", "_owner", "_high_water", "_in_flight_limit", "_send_timeout", "_queued",
+        "_call", "_lock", "_cond", "_owner", "_high_water", "_in_flight_limit", "_send_timeout", "_queued",
         "_buffered", "_ended", "_progress", "closed", "closing", "can_sendfile",
     )  # fmt: skip
 
@@ -151,13 +151,13 @@ class ResponseChannel:
         send_timeout: float,
         can_sendfile: bool,
         buffered: int,
-        cond: threading.Condition,
     ) -> None:
         self._call = loop.call_soon_threadsafe
         self._owner = owner
-        # Made once per connection and shared by its responses (one at a time): a Condition costs
-        # microseconds to build, which the per-request path need not pay.
-        self._cond = cond
+        self._lock = threading.Lock()
+        # Built only when a worker has to wait: a Condition costs microseconds and a KiB, and most
+        # responses never wait.
+        self._cond: threading.Condition | None = None
         self._high_water = high_water
         self._in_flight_limit = in_flight_limit
         self._send_timeout = send_timeout
@@ -172,7 +172,7 @@ class ResponseChannel:
     # Worker-thread side ---------------------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
-        with self._cond:
+        with self._lock:
             if not self._has_room() or self.closed:
                 self._wait_for_room()
             self._queued += len(data)
@@ -182,6 +182,9 @@ class ResponseChannel:
         # The loop judges the send timeout (HttpProtocol._on_send_timeout): it disconnects a client that
         # read nothing for that long, which wakes us, and calls note_progress for one that is reading
         # slowly. Our own deadline, twice as long, is only a backstop should the loop not get to it.
+        cond = self._cond
+        if cond is None:
+            cond = self._cond = threading.Condition(self._lock)
         backstop = 2 * self._send_timeout
         deadline = time.monotonic() + backstop
         progress = self._progress
@@ -195,7 +198,7 @@ class ResponseChannel:
                 self._ended = True
                 self._post(self._owner.output_abort, "the client stopped reading (send timeout)")
                 raise ClientDisconnected("the client stopped reading its response")
-            self._cond.wait(remaining)
+            cond.wait(remaining)
         if self.closed:
             raise ClientDisconnected("the client closed the connection")
 
@@ -233,24 +236,26 @@ class ResponseChannel:
     # Loop-thread side ----------------------------------------------------------------------------
 
     def _deliver(self, data: bytes) -> None:
-        with self._cond:
+        with self._lock:
             self._queued -= len(data)
-            self._cond.notify()
+            if self._cond is not None:
+                self._cond.notify()
         if not self.closed:
             self._owner.output_write(data)
 
     def set_buffered(self, buffered: int) -> None:
-        with self._cond:
-            if buffered < self._buffered:
+        with self._lock:
+            if buffered < self._buffered and self._cond is not None:
                 self._cond.notify()
             self._buffered = buffered
 
     def note_progress(self) -> None:
         """The client read some of its response while the output was over its high-water mark."""
-        with self._cond:
+        with self._lock:
             self._progress += 1
 
     def disconnect(self) -> None:
-        with self._cond:
+        with self._lock:
             self.closed = True
-            self._cond.notify_all()
+            if self._cond is not None:
+                self._cond.notify_all()

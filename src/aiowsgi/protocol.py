@@ -18,10 +18,7 @@ import enum
 import functools
 import logging
 import os
-import socket
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -33,7 +30,7 @@ from .errors import ProtocolError
 from .http.connection import ReadState, RequestLimits, ServerConnection
 from .http.events import BodyChunk, EndOfRequest, RequestHead
 from .http.writer import CONTINUE_RESPONSE, error_response
-from .wsgi.environ import connection_environ, request_environ
+from .wsgi.environ import request_environ, server_environ
 from .wsgi.response import file_wrapper, run_application
 
 error_log = logging.getLogger("aiowsgi.error")
@@ -62,6 +59,10 @@ class ServerState:
     draining: bool = False
     all_closed: asyncio.Event = field(default_factory=asyncio.Event)
     overload: OverloadLog = field(default_factory=OverloadLog)
+    environ: Environ = field(default_factory=dict)  # what every request's environ starts from
+
+    def __post_init__(self) -> None:
+        self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
 
 
 class Wait(enum.Enum):
@@ -78,17 +79,28 @@ class Exchange:
 
 
 class HttpProtocol(asyncio.Protocol):
+    # An idle keep-alive connection should cost a few KiB: slots, nothing kept between requests that a
+    # request can make for itself, and the spill buffer only while a client is behind.
+    __slots__ = (
+        "_state", "_loop", "_config", "transport", "_conn", "_sockname", "_peername",
+        "_receiving", "_pipeline", "_channel", "_reading", "_writable", "_eof", "_closed",
+        "_spill", "_close_after_drain", "_file_task", "_after_file", "_wait", "_deadline", "_head_started",
+        "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_out", "_send_mark",
+    )  # fmt: skip
+
     def __init__(self, state: ServerState) -> None:
         self._state = state
         self._loop = state.loop
         self._config = state.config
         self.transport: asyncio.Transport | None = None
         self._conn = ServerConnection(state.parser_name, state.limits)
-        self._base_environ: Environ = {}
+        self._sockname: Any = None
+        self._peername: Any = None
         self._receiving: Exchange | None = None
-        self._pipeline: deque[Exchange | ProtocolError] = deque()
+        # A list, not a deque: it is short (--max-pipelined-requests) and usually empty, and an empty
+        # deque costs 600 bytes.
+        self._pipeline: list[Exchange | ProtocolError] = []
         self._channel: ResponseChannel | None = None  # the request running in a worker, if any
-        self._output_cond = threading.Condition(threading.Lock())  # shared by this connection's channels
         self._reading = True
         self._writable = True
         self._eof = False
@@ -96,7 +108,7 @@ class HttpProtocol(asyncio.Protocol):
         self._spill: SpillBuffer | None = None  # response bytes the client has not taken yet
         self._close_after_drain = False
         self._file_task: asyncio.Task[None] | None = None  # a wsgi.file_wrapper body being sent
-        self._after_file: list[tuple[bytes, bool | None]] = []
+        self._after_file: list[tuple[bytes, bool | None]] | None = None
         self._wait: Wait | None = None
         self._deadline = 0.0
         self._head_started: float | None = None
@@ -106,7 +118,6 @@ class HttpProtocol(asyncio.Protocol):
         self._send_timer: asyncio.TimerHandle | None = None
         self._bytes_out = 0  # response bytes given to the transport
         self._send_mark = 0  # bytes the transport had sent on when the send timer was last armed
-        self.peer = "-"
 
     # asyncio callbacks ---------------------------------------------------------------------------
 
@@ -115,23 +126,9 @@ class HttpProtocol(asyncio.Protocol):
         transport = self.transport = cast(asyncio.Transport, transport)
         self._state.connections.add(self)
         self._state.all_closed.clear()
-        server = transport.get_extra_info("sockname")
-        client = transport.get_extra_info("peername")
-        tcp = isinstance(server, tuple)
-        if tcp and client:
-            self.peer = f"{client[0]}:{client[1]}"
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        elif not tcp:
-            self.peer = "unix"
-        self._base_environ = connection_environ(
-            (server[0], server[1]) if tcp else None,
-            (client[0], client[1]) if tcp and client else None,
-            self._state.url_scheme,
-            self._config.root_path,
-            file_wrapper,
-        )
+        # Both loops set TCP_NODELAY on their TCP transports themselves.
+        self._sockname = transport.get_extra_info("sockname")
+        self._peername = transport.get_extra_info("peername")
         transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
         if self._state.draining:
             self._close()
@@ -214,13 +211,19 @@ class HttpProtocol(asyncio.Protocol):
             self._send_timer = None
         self._drain()
 
+    @property
+    def peer(self) -> str:
+        """The client, for log lines."""
+        client = self._peername
+        return f"{client[0]}:{client[1]}" if isinstance(client, tuple) else "unix"
+
     # Requests --------------------------------------------------------------------------------------
 
     def _run_next(self) -> None:
         """Start the oldest complete request, or answer the error that ended the pipeline."""
         if not self._pipeline or self._closed:
             return
-        item = self._pipeline.popleft()
+        item = self._pipeline.pop(0)
         if isinstance(item, ProtocolError):
             self._reject(item)
             return
@@ -237,7 +240,6 @@ class HttpProtocol(asyncio.Protocol):
             self._config.send_timeout,
             can_sendfile=self._can_sendfile(),
             buffered=self._spill.size if self._spill is not None else 0,
-            cond=self._output_cond,
         )
         # Not after a half-close: the client sends nothing more anyway, and whether its EOF came before or
         # after this request started must not change the response's bytes. It is closed after, all the same.
@@ -245,7 +247,9 @@ class HttpProtocol(asyncio.Protocol):
         self._channel = channel
         self._wait = None
         pool.submit(
-            functools.partial(_serve, self._state, self._base_environ, item, channel, time.monotonic())
+            functools.partial(
+                _serve, self._state, self._sockname, self._peername, item, channel, time.monotonic()
+            )
         )
         if (
             not self._reading
@@ -284,7 +288,7 @@ class HttpProtocol(asyncio.Protocol):
     def output_write(self, data: bytes) -> None:
         if self._closed:
             return
-        if self._file_task is not None:
+        if self._after_file is not None:
             self._after_file.append((data, None))
             return
         self._send(data)
@@ -292,7 +296,7 @@ class HttpProtocol(asyncio.Protocol):
     def output_finish(self, data: bytes, keep_alive: bool) -> None:
         if self._closed:
             return
-        if self._file_task is not None:
+        if self._after_file is not None:
             self._after_file.append((data, keep_alive))
             return
         if data:
@@ -319,6 +323,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._closed:
             file.close()
             return
+        self._after_file = []  # what the application sends after the file waits for it
         self._file_task = self._loop.create_task(self._send_file(file, offset, count))
 
     async def _send_file(self, file: Any, offset: int, count: int) -> None:
@@ -346,7 +351,7 @@ class HttpProtocol(asyncio.Protocol):
         finally:
             file.close()
             self._file_task = None
-        queued, self._after_file = self._after_file, []
+        queued, self._after_file = self._after_file or [], None
         for data, keep_alive in queued:
             if keep_alive is None:
                 self.output_write(data)
@@ -507,7 +512,12 @@ class HttpProtocol(asyncio.Protocol):
 
 
 def _serve(
-    state: ServerState, base: Environ, exchange: Exchange, channel: ResponseChannel, queued: float
+    state: ServerState,
+    sockname: Any,
+    peername: Any,
+    exchange: Exchange,
+    channel: ResponseChannel,
+    queued: float,
 ) -> None:
     """The job a worker thread runs for one request."""
     body = exchange.body
@@ -520,7 +530,9 @@ def _serve(
             state.overload.refused(f"a request waited over {timeout:g}s for a thread", state.pool.waiting)
             channel.finish(error_response(503, state.config.server_header), keep_alive=False)
             return
-        environ = request_environ(base, exchange.head, body.as_stream(), body.size)
+        environ = request_environ(
+            state.environ, sockname, peername, exchange.head, body.as_stream(), body.size
+        )
         run_application(
             state.app,
             environ,

@@ -44,6 +44,10 @@ _WELL_FORMED_HEAD = re.compile(
 
 class H11Parser:
     name = "h11"
+    __slots__ = (
+        "_sink", "_limits", "_conn", "_fed_tail", "_begun", "_line", "_line_done", "_head", "_head_tail",
+        "_in_head", "_chunked", "_at_chunk_size",
+    )  # fmt: skip
 
     def __init__(self, sink: ParserSink, limits: HeadLimits) -> None:
         self._sink = sink

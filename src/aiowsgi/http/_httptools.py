@@ -14,6 +14,10 @@ _VERSION_ERRORS = frozenset({"Invalid HTTP version", "Pause on PRI/Upgrade"})
 
 class HttptoolsParser:
     name = "httptools"
+    __slots__ = (
+        "_sink", "_limits", "_parser", "_url", "_headers", "_in_head", "_head_bytes", "_stopped",
+        "_declared_body", "_body_parser",
+    )  # fmt: skip
 
     def __init__(self, sink: ParserSink, limits: HeadLimits) -> None:
         self._sink = sink
@@ -86,16 +90,18 @@ class HttptoolsParser:
     def on_headers_complete(self) -> None:
         self._in_head = False
         parser = self._parser
-        self._sink.on_head(parser.get_method(), self._url, parser.get_http_version(), self._headers)
+        url, headers = self._url, self._headers
+        self._url, self._headers = b"", []  # not kept while the connection idles
+        if parser.should_upgrade():
+            self._declared_body = _declared_body(headers)
+        self._sink.on_head(parser.get_method(), url, parser.get_http_version(), headers)
 
     def on_body(self, data: bytes) -> None:
         self._sink.on_body(data)
 
     def on_message_complete(self) -> None:
-        if self._parser.should_upgrade():
-            self._declared_body = _declared_body(self._headers)
-            if self._declared_body is not None:
-                return  # not complete: its body comes through _read_upgrade_body
+        if self._declared_body is not None and self._parser.should_upgrade():
+            return  # not complete: its body comes through _read_upgrade_body
         self._sink.on_end()
 
 

@@ -50,6 +50,11 @@ KNOWN_METHODS = frozenset(
 )  # fmt: skip
 
 
+# What `_events` is between calls of receive_data; nothing appends to it, as the parser calls back only
+# while it is fed.
+_IDLE_EVENTS: list[Event] = []
+
+
 class ReadState(enum.Enum):
     IDLE = "idle"  # between requests: no byte of the next one yet
     HEAD = "head"  # some of a request head has arrived
@@ -98,7 +103,7 @@ class ServerConnection:
             # An empty read carries nothing, but h11 would take it for EOF and llhttp reports it as an
             # empty piece of body.
             return [], None
-        events = self._events = []
+        events = self._events = []  # the sink callbacks below append to it, during feed() only
         in_chunked_body = self.state is ReadState.BODY and self._chunked
         heads, received = self._heads, self._body_received
         try:
@@ -109,6 +114,8 @@ class ServerConnection:
                 return events, None
             self.state = ReadState.ERROR
             return events, exc
+        finally:
+            self._events = _IDLE_EVENTS  # an idle connection keeps no reference to its last request
         if in_chunked_body and self._heads == heads and self.state is ReadState.BODY:
             # Rule 2 for what is not body data: chunk sizes, extensions and trailers are bounded too,
             # counted over reads that fell wholly inside the body (so within one read of exact).

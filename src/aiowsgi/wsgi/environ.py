@@ -1,7 +1,8 @@
 """RequestHead + connection facts -> a PEP 3333 environ.
 
-The part that depends only on the connection (server and client address, scheme, the constant wsgi.* keys)
-is built once per connection; each request copies it and adds its own keys. Every value is a native str;
+The keys every request of a server shares (scheme, SCRIPT_NAME, the constant wsgi.* keys) are built once per
+server; each request copies them and adds the addresses of its connection and its own keys. (Nothing is
+kept per connection: an idle keep-alive connection should cost a few KiB.) Every value is a native str;
 PATH_INFO is percent-decoded and carried as latin-1 "bytes as str", QUERY_STRING stays raw.
 """
 
@@ -34,20 +35,13 @@ def _environ_key(name: bytes) -> str | None:
     return key
 
 
-def connection_environ(
-    server: tuple[str, int] | None,
-    client: tuple[str, int] | None,
-    url_scheme: str,
-    root_path: str,
-    file_wrapper: Callable[..., Any],
-) -> Environ:
-    """The keys every request on one connection shares. `server`/`client` are None on unix sockets."""
-    default_port = "443" if url_scheme == "https" else "80"
+def server_environ(url_scheme: str, root_path: str, file_wrapper: Callable[..., Any]) -> Environ:
+    """The keys every request of one server shares, with the addresses a unix socket gives."""
     return {
-        "SERVER_NAME": server[0] if server else "localhost",
-        "SERVER_PORT": str(server[1]) if server else default_port,
-        "REMOTE_ADDR": client[0] if client else "",
-        "REMOTE_PORT": str(client[1]) if client else "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "443" if url_scheme == "https" else "80",
+        "REMOTE_ADDR": "",
+        "REMOTE_PORT": "",
         "SCRIPT_NAME": root_path,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": url_scheme,
@@ -60,9 +54,20 @@ def connection_environ(
     }
 
 
-def request_environ(base: Environ, head: RequestHead, body: BinaryIO, body_size: int) -> Environ:
-    """The environ for one request: a copy of the connection's keys plus this request's."""
+def request_environ(
+    base: Environ, sockname: Any, peername: Any, head: RequestHead, body: BinaryIO, body_size: int
+) -> Environ:
+    """The environ for one request: the server's keys, the connection's addresses, the request's keys.
+
+    `sockname` and `peername` are the transport's; they are (host, port, ...) tuples on TCP.
+    """
     environ = base.copy()
+    if type(sockname) is tuple:
+        environ["SERVER_NAME"] = sockname[0]
+        environ["SERVER_PORT"] = str(sockname[1])
+    if type(peername) is tuple:
+        environ["REMOTE_ADDR"] = peername[0]
+        environ["REMOTE_PORT"] = str(peername[1])
     target = head.target
     if not target.startswith(b"/"):
         target = _absolute_to_origin(target, environ)
