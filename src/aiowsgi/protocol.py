@@ -144,7 +144,8 @@ class HttpProtocol(asyncio.Protocol):
         for event in events:
             if type(event) is RequestHead:
                 self._head_started = None
-                self._body_started = self._loop.time()
+                if event.chunked or event.content_length:
+                    self._body_started = self._loop.time()  # for --body-min-rate
                 self._receiving = Exchange(event, SpillBuffer(self._config.body_spill_threshold))
                 if event.expect_continue and self._channel is None and not self._pipeline:
                     self._send_continue(self._receiving)
