@@ -257,7 +257,8 @@ class Config:
         parse=int,
         check=_at_least(1024),
         help="Bytes of chunked framing (chunk sizes, chunk extensions, trailers) one request body may "
-        "carry besides its data; more gets 400. It stops a client that streams chunk extensions forever.",
+        "carry beyond as many as its data; more gets 400. It stops a client that streams chunk extensions "
+        "for ever, and leaves any client whose chunks are not tiny alone.",
     )
     # Timeouts
     header_timeout: float = _option(

@@ -18,6 +18,8 @@ import enum
 import functools
 import logging
 import os
+import socket
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -38,6 +40,10 @@ error_log = logging.getLogger("aiowsgi.error")
 # A file_wrapper body is sent in blocks of this size, each within the send timeout: a client reading
 # slower than this per send timeout is cut, as one that stops reading is on the ordinary path.
 SENDFILE_BLOCK = 1024 * 1024
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+# Reads longer than this are parsed a slice at a time, so that --max-pipelined-requests bounds the requests
+# read ahead to within one slice's worth (a 1 KiB slice holds at most 56 of the smallest requests).
+READ_AHEAD_SLICE = 1024
 # What the transport itself may hold before pause_writing; past it, output goes to the spill buffer.
 TRANSPORT_HIGH_WATER = 256 * 1024
 # How much spilled output is handed to the transport at a time when the client catches up.
@@ -85,7 +91,7 @@ class HttpProtocol(asyncio.Protocol):
         "_state", "_loop", "_config", "transport", "_conn", "_sockname", "_peername",
         "_receiving", "_pipeline", "_channel", "_reading", "_writable", "_eof", "_closed",
         "_spill", "_close_after_drain", "_file_task", "_after_file", "_wait", "_deadline", "_head_started",
-        "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_out", "_send_mark",
+        "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_out", "_send_mark", "_unparsed",
     )  # fmt: skip
 
     def __init__(self, state: ServerState) -> None:
@@ -118,6 +124,7 @@ class HttpProtocol(asyncio.Protocol):
         self._send_timer: asyncio.TimerHandle | None = None
         self._bytes_out = 0  # response bytes given to the transport
         self._send_mark = 0  # bytes the transport had sent on when the send timer was last armed
+        self._unparsed = b""  # read but held back while the pipeline is full
 
     # asyncio callbacks ---------------------------------------------------------------------------
 
@@ -140,6 +147,23 @@ class HttpProtocol(asyncio.Protocol):
         self._await(Wait.NEXT_REQUEST, self._loop.time() + self._config.keep_alive_timeout)
 
     def data_received(self, data: bytes) -> None:
+        if len(data) <= READ_AHEAD_SLICE:
+            self._receive(data)
+            return
+        # A big read may hold thousands of tiny pipelined requests, each an object of a few hundred bytes:
+        # parse it a slice at a time and stop at --max-pipelined-requests, keeping the rest unparsed.
+        # A Content-Length body, whose end is known, goes in one piece.
+        conn, end, start = self._conn, len(data), 0
+        while start < end and not self._closed:
+            if len(self._pipeline) >= self._config.max_pipelined_requests:
+                self._unparsed = data[start:]
+                self._pause_reading()
+                return
+            step = conn.body_remaining or READ_AHEAD_SLICE
+            self._receive(data[start : start + step])
+            start += step
+
+    def _receive(self, data: bytes) -> None:
         events, error = self._conn.receive_data(data)
         for event in events:
             if type(event) is RequestHead:
@@ -174,7 +198,7 @@ class HttpProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         # The client may half-close after sending its requests; answer them, then close.
         self._eof = True
-        if self._channel is None and not self._pipeline:
+        if self._channel is None and not self._pipeline and not self._unparsed:
             self._close()
         return True
 
@@ -257,6 +281,18 @@ class HttpProtocol(asyncio.Protocol):
             and len(self._pipeline) < self._config.max_pipelined_requests
             and not self._conn_failed()
         ):
+            if self._unparsed:
+                # Parse what was held back before reading more; soon, not here, which is inside a
+                # callback that may itself come from data_received.
+                self._loop.call_soon(self._parse_held_back)
+            else:
+                self._resume_reading()
+
+    def _parse_held_back(self) -> None:
+        data, self._unparsed = self._unparsed, b""
+        if data and not self._closed:
+            self.data_received(data)
+        if not self._unparsed and len(self._pipeline) < self._config.max_pipelined_requests:
             self._resume_reading()
 
     def _send_continue(self, exchange: Exchange) -> None:
@@ -343,7 +379,7 @@ class HttpProtocol(asyncio.Protocol):
             error_log.info(
                 "%s: the client read too little for %gs; closing", self.peer, self._config.send_timeout
             )
-            transport.abort()
+            self._reset()
             return
         except (OSError, RuntimeError) as exc:
             error_log.debug("%s: sendfile failed: %s", self.peer, exc)
@@ -465,8 +501,25 @@ class HttpProtocol(asyncio.Protocol):
         error_log.info("%s: the client read nothing for %gs; closing", self.peer, self._config.send_timeout)
         if self._channel is not None:
             self._channel.disconnect()
-        if self.transport is not None:
-            self.transport.abort()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Cut a client that stopped reading with a reset, not a close.
+
+        A plain close leaves what the kernel still holds for the client (megabytes, with large socket
+        buffers) queued behind a FIN that the client, not reading, never gets to: minutes of kernel memory
+        per client. Lingering for zero seconds discards it at once (nginx's reset_timedout_connection).
+        """
+        transport = self.transport
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+            except OSError:
+                pass  # already gone
+        transport.abort()
 
     def _write_and_close(self, data: bytes) -> None:
         if self.transport is not None and not self._closed:
@@ -484,7 +537,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         transport.close()
         if transport.get_write_buffer_size() and self._send_timer is None:
-            self._send_timer = self._loop.call_later(self._config.send_timeout, transport.abort)
+            self._send_timer = self._loop.call_later(self._config.send_timeout, self._reset)
 
     def _pause_reading(self) -> None:
         if self.transport is not None and self._reading:

@@ -59,7 +59,10 @@ def read_hashed_body(reader: ResponseReader, length: int) -> tuple[int, str]:
     digest.update(have)
     count = len(have)
     while count < length:
-        data = reader.sock.recv(min(1 << 20, length - count))
+        try:
+            data = reader.sock.recv(min(1 << 20, length - count))
+        except ConnectionResetError:
+            break  # the server cut us (a send timeout resets the connection)
         if not data:
             break
         digest.update(data)

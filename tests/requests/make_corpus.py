@@ -50,6 +50,11 @@ def post_chunked(chunks: bytes, extra: bytes = b"") -> bytes:
     return b"POST /upload HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n" + extra + b"\r\n" + chunks
 
 
+def post_cl(body: bytes, length: bytes | None = None) -> bytes:
+    length = b"%d" % len(body) if length is None else length
+    return b"POST / HTTP/1.1\r\n" + H + b"Content-Length: " + length + b"\r\n\r\n" + body
+
+
 def chunk(data: bytes) -> bytes:
     return b"%x\r\n%b\r\n" % (len(data), data)
 
@@ -64,6 +69,7 @@ def long_target(line_length: int) -> str:
     return "/" + "a" * (line_length - len("GET / HTTP/1.1"))
 
 
+SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n"
 HUNDRED_HEADERS = b"".join(b"X-H%02d: v\r\n" % i for i in range(99))
 BIG_CHUNK = 0x4000
 
@@ -472,6 +478,110 @@ VALID: list[tuple[str, bytes, list[dict[str, Any]]]] = [
         post_chunked(b"000000000000005\r\nhello\r\n0\r\n\r\n"),
         [chunked_req(b"hello")],
     ),
+    # Smuggling: a complete request inside a body is body, and the request after the body is the next one.
+    (
+        "content_length_body_holds_request",
+        post_cl(SMUGGLED) + get("/next"),
+        [
+            req(
+                "POST",
+                "/",
+                [HOST, ["content-length", str(len(SMUGGLED))]],
+                SMUGGLED,
+                content_length=len(SMUGGLED),
+            ),
+            req(target="/next"),
+        ],
+    ),  # fmt: skip
+    (
+        "chunked_body_holds_request",
+        post_chunked(chunk(SMUGGLED) + b"0\r\n\r\n") + get("/next"),
+        [chunked_req(SMUGGLED), req(target="/next")],
+    ),
+    (
+        "chunked_body_holds_chunked_request",
+        post_chunked(chunk(post_chunked(b"0\r\n\r\n")) + b"0\r\n\r\n"),
+        [chunked_req(post_chunked(b"0\r\n\r\n"))],
+    ),
+    (
+        "transfer_encoding_underscore_is_another_field",
+        # Not Transfer-Encoding: the Content-Length frames the body (and the WSGI layer drops the field).
+        b"POST / HTTP/1.1\r\n" + H + b"Transfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+        [
+            req(
+                "POST",
+                "/",
+                [HOST, ["transfer_encoding", "chunked"], ["content-length", "5"]],
+                b"0\r\n\r\n",
+                content_length=5,
+            )
+        ],
+    ),  # fmt: skip
+    # llhttp's chunk-extension leniencies (an empty name or value, an empty extension before another, a token
+    # running into a quoted string): they change nothing about framing, and h11 is held to the same grammar.
+    (
+        "chunk_extension_llhttp_forms",
+        post_chunked(
+            b'1;=b\r\na\r\n1;a=\r\nb\r\n1;a;;b\r\nc\r\n1;a=b"c;d"\r\nd\r\n1;a="\\"\\\t"\r\ne\r\n0;z\r\n\r\n'
+        ),
+        [chunked_req(b"abcde")],
+    ),
+    (
+        "chunk_size_25_digits_leading_zeros",
+        post_chunked(b"%025x\r\nhello\r\n%025x\r\n\r\n" % (5, 0)),
+        [chunked_req(b"hello")],
+    ),  # fmt: skip
+    (
+        "chunk_size_16_digits",
+        post_chunked(b"0000000000000005\r\nhello\r\n0\r\n\r\n"),
+        [chunked_req(b"hello")],
+    ),
+    (
+        "trailer_fields",
+        post_chunked(b'0\r\nX-A:v\r\nX-B: \t\r\nHost: other\r\nX-C: caf\xe9 "q"\t \r\n\r\n'),
+        [chunked_req(b"")],
+    ),
+    # Host forms of RFC 9110 section 7.2 / RFC 3986 section 3.2.2.
+    (
+        "host_forms",
+        b"".join(
+            b"GET / HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n"
+            for host in (
+                "127.0.0.1:8000",
+                "[::1]:80",
+                "[v1.fe80::a+en1]",
+                "example.com:",
+                "ex%41mple.com",
+                "a!$&'()*+,;=b",
+            )
+        ),
+        [
+            req(headers=[["host", host]])
+            for host in (
+                "127.0.0.1:8000",
+                "[::1]:80",
+                "[v1.fe80::a+en1]",
+                "example.com:",
+                "ex%41mple.com",
+                "a!$&'()*+,;=b",
+            )
+        ],
+    ),  # fmt: skip
+    (
+        "proxy_connection_close",
+        # llhttp reads Proxy-Connection as Connection: so does aiowsgi, whichever the parser.
+        get("/1", b"Proxy-Connection: close\r\n") + get("/2"),
+        [req(target="/1", headers=[HOST, ["proxy-connection", "close"]], keep_alive=False)],
+    ),
+    (
+        "http10_proxy_connection_keep_alive",
+        b"GET /1 HTTP/1.0\r\nProxy-Connection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
+        [
+            req(target="/1", version="1.0", headers=[["proxy-connection", "keep-alive"]]),
+            req(target="/2", version="1.0", headers=[], keep_alive=False),
+        ],
+    ),  # fmt: skip
+    ("target_lenient_characters", get('/a"b{c}|d^e`f\\g#h'), [req(target='/a"b{c}|d^e`f\\g#h')]),
 ]
 
 CL_TE = b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"
@@ -630,6 +740,237 @@ INVALID: list[tuple[str, bytes, int, list[dict[str, Any]]]] = [
     ),
     ("chunk_size_17_digits", post_chunked(b"10000000000000000\r\nhello\r\n0\r\n\r\n"), 400, []),
     ("trailer_bare_lf_terminator", post_chunked(b"0\r\nX-T: 1\r\n\n"), 400, []),
+    # Content-Length: RFC 9112 section 6.3 (1*DIGIT, one value, nothing else).
+    ("content_length_inner_space_5_0", post_cl(b"hello", b"5 0"), 400, []),
+    ("content_length_inner_tab", post_cl(b"hello", b"5\t0"), 400, []),
+    ("content_length_underscore", post_cl(b"0123456789", b"1_0"), 400, []),
+    ("content_length_arabic_indic_digit", post_cl(b"hello", "\u0665".encode()), 400, []),
+    ("content_length_fullwidth_digit", post_cl(b"hello", "\uff15".encode()), 400, []),
+    ("content_length_list_no_space", post_cl(b"hello", b"5,5"), 400, []),
+    ("content_length_list_differing", post_cl(b"hello", b"5, 6"), 400, []),
+    ("content_length_hex_upper", post_cl(b"hello", b"0X5"), 400, []),
+    ("content_length_exponent", post_cl(b"hello", b"5e0"), 400, []),
+    ("content_length_decimal", post_cl(b"hello", b"5.0"), 400, []),
+    ("content_length_spaces_only", post_cl(b"", b"   "), 400, []),
+    ("content_length_vertical_tab", post_cl(b"hello", b"5\x0b"), 400, []),
+    ("content_length_nul", post_cl(b"hello", b"5\x00"), 400, []),
+    ("content_length_2_pow_64", post_cl(b"", b"18446744073709551621"), 400, []),
+    ("content_length_two_fields_apart", post_cl(b"hello", b"5\r\nX-A: 1\r\nContent-Length: 5"), 400, []),
+    # Content-Length with Transfer-Encoding, however they are spread out.
+    (
+        "cl_and_te_apart",
+        b"POST / HTTP/1.1\r\n"
+        + H
+        + b"Content-Length: 5\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+        [],
+    ),
+    (
+        "te_then_cl_second_te",
+        post_chunked(b"0\r\n\r\n", b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"),
+        400,
+        [],
+    ),
+    (
+        "cl_and_te_zero",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+        [],
+    ),
+    (
+        "cl_and_te_gzip",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 5\r\nTransfer-Encoding: gzip\r\n\r\nhello",
+        400,
+        [],
+    ),
+    (
+        "te_and_cl_http10",
+        b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello",
+        400,
+        [],
+    ),
+    (
+        "cl_te_smuggle_classic",
+        b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG",
+        400,
+        [],
+    ),
+    # Transfer-Encoding: RFC 9112 section 6.1 (chunked once, last; other codings are 501).
+    ("te_chunked_then_gzip_field", post_chunked(b"0\r\n\r\n", b"Transfer-Encoding: gzip\r\n"), 400, []),
+    (
+        "te_chunked_then_identity_field",
+        post_chunked(b"0\r\n\r\n", b"Transfer-Encoding: identity\r\n"),
+        400,
+        [],
+    ),
+    (
+        "te_gzip_field_then_chunked_field",
+        b"POST / HTTP/1.1\r\n"
+        + H
+        + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        501,
+        [],
+    ),
+    ("te_trailing_comma", post_chunked(b"0\r\n\r\n").replace(b"chunked", b"chunked,"), 400, []),
+    ("te_leading_comma", post_chunked(b"0\r\n\r\n").replace(b"chunked", b", chunked"), 400, []),
+    ("te_chunked_with_parameter", post_chunked(b"0\r\n\r\n").replace(b"chunked", b"chunked;q=1"), 501, []),
+    ("te_quoted_chunked", post_chunked(b"0\r\n\r\n").replace(b"chunked", b'"chunked"'), 501, []),
+    ("te_vertical_tab", post_chunked(b"0\r\n\r\n").replace(b"chunked", b"\x0bchunked"), 400, []),
+    (
+        "te_space_before_colon",
+        b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+        400,
+        [],
+    ),
+    (
+        "te_deflate_compress",
+        post_chunked(b"0\r\n\r\n").replace(b"chunked", b"deflate, compress, chunked"),
+        501,
+        [],
+    ),
+    ("te_http10_gzip", b"POST / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n", 400, []),
+    # Chunk sizes: RFC 9112 section 7.1 (1*HEXDIG, which must fit 64 bits here, as in llhttp).
+    ("chunk_size_17_f", post_chunked(b"FFFFFFFFFFFFFFFF1\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_space_before", post_chunked(b" 5\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_tab_before", post_chunked(b"\t5\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_space_after", post_chunked(b"5 \r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_tab_after", post_chunked(b"5\t\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_plus", post_chunked(b"+5\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_underscore", post_chunked(b"0_5\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_0X", post_chunked(b"0X5\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_size_fullwidth", post_chunked("\uff15\r\nhello\r\n0\r\n\r\n".encode()), 400, []),
+    ("last_chunk_size_empty", post_chunked(b"5\r\nhello\r\n\r\n\r\n"), 400, []),
+    ("chunk_size_nul", post_chunked(b"5\x00\r\nhello\r\n0\r\n\r\n"), 400, []),
+    # Chunk data and its CRLF.
+    ("chunk_data_longer_by_one", post_chunked(b"5\r\nhello!\r\n0\r\n\r\n"), 400, []),
+    ("chunk_data_shorter", post_chunked(b"6\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_data_no_crlf_then_chunk", post_chunked(b"5\r\nhello5\r\nworld\r\n0\r\n\r\n"), 400, []),
+    ("chunk_data_bare_cr", post_chunked(b"5\r\nhello\r0\r\n\r\n"), 400, []),
+    ("chunk_data_lf_cr", post_chunked(b"5\r\nhello\n\r0\r\n\r\n"), 400, []),
+    (
+        "chunk_data_smuggle_in_missing_crlf",
+        post_chunked(b"5\r\nhelloGET /smuggled HTTP/1.1\r\n" + H + b"\r\n"),
+        400,
+        [],
+    ),
+    # Bare CR / bare LF in chunk-size lines and trailers.
+    ("chunk_size_bare_cr", post_chunked(b"5\rhello\r\n0\r\n\r\n"), 400, []),
+    ("last_chunk_bare_cr", post_chunked(b"5\r\nhello\r\n0\r\r\n"), 400, []),
+    ("last_chunk_lf_only", post_chunked(b"0\n\n"), 400, []),
+    ("trailer_end_bare_cr", post_chunked(b"0\r\n\rX"), 400, []),
+    ("trailer_field_bare_lf", post_chunked(b"0\r\nX-T: 1\nX-U: 2\r\n\r\n"), 400, []),
+    ("trailer_field_bare_cr", post_chunked(b"0\r\nX-T: 1\rX-U: 2\r\n\r\n"), 400, []),
+    ("trailer_obs_fold", post_chunked(b"0\r\nX-T: 1\r\n 2\r\n\r\n"), 400, []),
+    ("trailer_first_line_space", post_chunked(b"0\r\n X-T: 1\r\n\r\n"), 400, []),
+    ("trailer_space_before_colon", post_chunked(b"0\r\nX-T : 1\r\n\r\n"), 400, []),
+    ("trailer_nul", post_chunked(b"0\r\nX-T: 1\x002\r\n\r\n"), 400, []),
+    ("trailer_control", post_chunked(b"0\r\nX-T: a\x01b\r\n\r\n"), 400, []),
+    ("trailer_del", post_chunked(b"0\r\nX-T: a\x7fb\r\n\r\n"), 400, []),
+    # Trailer fields that would reframe the message or change the connection (RFC 9110 section 6.5.1).
+    ("trailer_content_length", post_chunked(b"0\r\nContent-Length: 5\r\n\r\n"), 400, []),
+    ("trailer_transfer_encoding", post_chunked(b"0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400, []),
+    ("trailer_connection_close", post_chunked(b"0\r\nConnection: close\r\n\r\n") + get("/next"), 400, []),
+    (
+        "trailer_proxy_connection",
+        post_chunked(b"0\r\nProxy-Connection: close\r\n\r\n") + get("/next"),
+        400,
+        [],
+    ),
+    ("trailer_upgrade", post_chunked(b"0\r\nUpgrade: h2c\r\n\r\n") + get("/next"), 400, []),
+    # Chunk extensions: names are tokens, values tokens or quoted strings; no controls, no bare CR or LF.
+    ("chunk_ext_nul_value", post_chunked(b"5;a=\x00\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_del_value", post_chunked(b"5;a=\x7f\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_nul_name", post_chunked(b"5;\x00\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_del_name", post_chunked(b"5;a\x7f\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_quoted_nul", post_chunked(b'5;a="\x00"\r\nhello\r\n0\r\n\r\n'), 400, []),
+    ("chunk_ext_quoted_del", post_chunked(b'5;a="\x7f"\r\nhello\r\n0\r\n\r\n'), 400, []),
+    ("chunk_ext_bare_cr", post_chunked(b"5;a=b\rc\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_bare_lf", post_chunked(b"5;a=b\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_quoted_bare_cr", post_chunked(b'5;a="b\rc"\r\nhello\r\n0\r\n\r\n'), 400, []),
+    ("chunk_ext_last_chunk_nul", post_chunked(b"5\r\nhello\r\n0;a\x00\r\n\r\n"), 400, []),
+    ("chunk_ext_raw_non_ascii", post_chunked(b"5;a=\xff\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_tab_value", post_chunked(b"5;a=\tb\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_empty", post_chunked(b"5;\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_trailing_semicolon", post_chunked(b"5;a;\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_quoted_then_token", post_chunked(b'5;a="b"c\r\nhello\r\n0\r\n\r\n'), 400, []),
+    ("chunk_ext_two_equals", post_chunked(b"5;a==b\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_unterminated_quote", post_chunked(b'5;a="b\r\nhello\r\n0\r\n\r\n'), 400, []),
+    # BWS around ";" and "=" (RFC 9112 section 7.1.1 allows it; llhttp refuses it, and so do we).
+    ("chunk_ext_space_after_semicolon", post_chunked(b"5; a=b\r\nhello\r\n0\r\n\r\n"), 400, []),
+    ("chunk_ext_space_around_equals", post_chunked(b"5;a = b\r\nhello\r\n0\r\n\r\n"), 400, []),
+    # The head: bare CR, whitespace and controls in names, invalid bytes in values and targets.
+    ("bare_cr_end_of_head", b"GET / HTTP/1.1\r\n" + H + b"\r\r\n", 400, []),
+    ("bare_cr_end_of_request_line", b"GET / HTTP/1.1\r\r\n" + H + b"\r\n", 400, []),
+    ("bare_cr_in_target", b"GET /\r HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("bare_cr_end_of_field", get("/", b"X-A: a\r\r\n"), 400, []),
+    ("bare_lf_between_fields", get("/", b"X-A: 1\nX-B: 2\r\n"), 400, []),
+    ("tab_before_colon", b"GET / HTTP/1.1\r\nHost\t: example.com\r\n\r\n", 400, []),
+    ("space_in_field_name", get("/", b"X Y: 1\r\n"), 400, []),
+    ("nul_in_field_name", get("/", b"X\x00Y: 1\r\n"), 400, []),
+    ("control_in_field_name", get("/", b"X\x01Y: 1\r\n"), 400, []),
+    ("del_in_field_name", get("/", b"X\x7fY: 1\r\n"), 400, []),
+    ("non_ascii_field_name", get("/", b"X\xffY: 1\r\n"), 400, []),
+    ("cr_in_field_name", get("/", b"X\rY: 1\r\n"), 400, []),
+    ("nul_at_end_of_value", get("/", b"X-A: a\x00\r\n"), 400, []),
+    ("vertical_tab_in_value", get("/", b"X-A: a\x0bb\r\n"), 400, []),
+    ("nul_in_target", b"GET /a\x00b HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("del_in_target", b"GET /a\x7fb HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("tab_in_target", b"GET /a\tb HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("non_ascii_byte_in_target", b"GET /\xff HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("space_in_query", b"GET /?a=b c HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    # Host: exactly one, of the form uri-host [ ":" port ] (RFC 9112 section 3.2, RFC 9110 section 7.2).
+    ("host_with_space", b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, []),
+    ("host_with_slash", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, []),
+    ("host_with_userinfo", b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, []),
+    ("host_with_bad_port", b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", 400, []),
+    ("host_with_two_ports", b"GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400, []),
+    ("host_list", b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, []),
+    ("host_with_query", b"GET / HTTP/1.1\r\nHost: a?b\r\n\r\n", 400, []),
+    ("host_with_fragment", b"GET / HTTP/1.1\r\nHost: a#b\r\n\r\n", 400, []),
+    ("host_with_backslash", b"GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n", 400, []),
+    ("host_bad_percent", b"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400, []),
+    ("host_raw_non_ascii", b"GET / HTTP/1.1\r\nHost: caf\xc3\xa9.example\r\n\r\n", 400, []),
+    ("host_ipv6_unclosed", b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, []),
+    ("host_nul", b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400, []),
+    ("host_two_same", b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400, []),
+    ("host_two_http10", b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, []),
+    ("host_invalid_http10", b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", 400, []),
+    ("host_invalid_absolute_form", b"GET http://a/ HTTP/1.1\r\nHost: a b\r\n\r\n", 400, []),
+    # Methods: tokens, case-sensitive, from llhttp's list (see method_unknown).
+    ("method_mixed_case", b"Get / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("method_non_token", b"G(T / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("method_at_sign", b"GE@T / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("method_empty", b" / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("method_nul", b"GET\x00 / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("method_known_prefix", b"GETX / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("method_non_ascii", b"G\xc3\x89T / HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    # Versions: RFC 9112 section 2.3 (HTTP-version = "HTTP/" DIGIT "." DIGIT); other majors are 505.
+    ("http2_no_minor", b"GET / HTTP/2\r\n" + H + b"\r\n", 400, []),
+    ("http30", b"GET / HTTP/3.0\r\n" + H + b"\r\n", 505, []),
+    ("http09_version", b"GET / HTTP/0.9\r\n" + H + b"\r\n", 400, []),
+    ("version_trailing_garbage", b"GET / HTTP/1.1x\r\n" + H + b"\r\n", 400, []),
+    ("version_leading_zero", b"GET / HTTP/01.1\r\n" + H + b"\r\n", 400, []),
+    ("version_no_minor", b"GET / HTTP/1\r\n" + H + b"\r\n", 400, []),
+    ("version_no_minor_digit", b"GET / HTTP/1.\r\n" + H + b"\r\n", 400, []),
+    ("version_space_inside", b"GET / HTTP /1.1\r\n" + H + b"\r\n", 400, []),
+    ("version_https", b"GET / HTTPS/1.1\r\n" + H + b"\r\n", 400, []),
+    ("version_empty", b"GET / \r\n" + H + b"\r\n", 400, []),
+    ("http09_with_header", b"GET /\r\n" + H + b"\r\n", 400, []),
+    ("http09_bare_lf", b"GET /\n\r\n", 400, []),
+    ("te_chunked_then_tab", post_chunked(b"0\r\n\r\n").replace(b"chunked", b"chunked\t"), 400, []),
+    ("absolute_form_bad_authority", b"GET http://<xample.com/ HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    (
+        "absolute_form_fragment_after_authority",
+        b"GET http://example.com#f HTTP/1.1\r\n" + H + b"\r\n",
+        400,
+        [],
+    ),
+    ("absolute_form_userinfo", b"GET http://user@example.com/ HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("absolute_form_empty_host", b"GET http:///x HTTP/1.1\r\n" + H + b"\r\n", 400, []),
+    ("control_in_te_value", post_chunked(b"0\r\n\r\n").replace(b"chunked", b"\x7f chunked"), 400, []),
+    ("version_three_digits", b"GET / HTTP/1.51\r\n" + H + b"\r\n", 505, []),
+    # A complete request behind a bad one is never reached.
+    ("bad_chunk_then_request", post_chunked(b"5 \r\nhello\r\n0\r\n\r\n") + get("/smuggled"), 400, []),
 ]
 
 

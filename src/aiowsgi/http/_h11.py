@@ -14,12 +14,16 @@ from the same facts whichever parser runs:
   they are read as one space.
 - h11 merges repeated Content-Length fields and judges Transfer-Encoding itself (always 501): the headers
   handed on are the head's own lines, as llhttp reports them, so connection.py sees every field and rules.
-- h11 reads chunk sizes of up to 20 hex digits and a bare LF at the end of the trailers; llhttp refuses a
-  size that does not fit 64 bits and a chunked body that does not end in CRLF CRLF: so do we.
+- h11 reads chunked bodies laxly: it takes whitespace after a chunk size, anything after a ";" (control
+  characters, bare CR), bare LFs, obs-fold and control characters in trailers, and at most 20 hex digits
+  for a size, however many are leading zeros. So once the head of a chunked request is read, this adapter
+  reads the body itself (`_ChunkedBody`), with llhttp's grammar and llhttp's 64-bit limit on a size, and
+  hands the bytes after it to a fresh h11.Connection.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import NoReturn
 
@@ -29,24 +33,34 @@ from ..errors import ProtocolError
 from .parser import HeadLimits, ParserSink
 
 # A LF without its CR, or a line that starts with whitespace (obs-fold, or space before the first field).
-_LENIENT_HEAD = re.compile(rb"(?<!\r)\n|\n[ \t]")
+# A CR without its LF is refused too: llhttp does at once, where h11 would wait for a line end forever.
+_LENIENT_HEAD = re.compile(rb"(?<!\r)\n|\n[ \t]|\r[^\n]")
 _SPACE_RUN = re.compile(rb"(?<=[^ ]) {2,}(?=[^ ])")
-# What may start the buffer where h11 expects a chunk-size line: the CRLF ending the chunk before, then the
-# size. More than 16 significant hex digits cannot fit 64 bits.
-_CHUNK_SIZE = re.compile(rb"(?:\r\n)?0*([0-9A-Fa-f]*)")
-_MAX_CHUNK_DIGITS = 16
 # A head whose every line is well-formed: h11 refused it for what it says, not how, so connection.py judges.
-_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_TOKEN = _TCHAR + rb"+"
 _WELL_FORMED_HEAD = re.compile(
     rb"(%s) ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])\r\n(?:%s:[\t\x20-\x7e\x80-\xff]*\r\n)*\r\n" % (_TOKEN, _TOKEN)
 )
+_CHUNKED_THEN_TAB = re.compile(rb"(?im)^transfer-encoding:.*chunked *\t[ \t]*\r$")
+_VERSION_PREFIX = re.compile(rb"%s +[^ \r\n]+ +HTTP/([0-9]\.[0-9])" % _TOKEN)
+_LLHTTP_VERSIONS = frozenset({b"0.9", b"1.0", b"1.1", b"2.0"})
+# llhttp's chunk-size line (RFC 9112 section 7.1.1 without the BWS, which llhttp refuses): hex digits, then
+# extensions `;name`, `;name=token` or `;name="quoted"`, possessive so that no line costs more than a pass.
+# Like llhttp, a name or a token value may be empty, a token may run into a quoted string, and a line may
+# not end with ";". More than 16 significant hex digits cannot fit 64 bits.
+_QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*+"'
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]++)(?:;%s*+(?:=%s*+(?:%s)?+)?+)*+" % (_TCHAR, _TCHAR, _QUOTED))
+_MAX_CHUNK_DIGITS = 16
+_TRAILER_FIELD = re.compile(rb"(%s):[\t\x20-\x7e\x80-\xff]*+" % _TOKEN)
+_BARE_CR = re.compile(rb"\r[^\n]")
 
 
 class H11Parser:
     name = "h11"
     __slots__ = (
-        "_sink", "_limits", "_conn", "_fed_tail", "_begun", "_line", "_line_done", "_head", "_head_tail",
-        "_in_head", "_chunked", "_at_chunk_size",
+        "_sink", "_limits", "_conn", "_begun", "_line", "_line_done", "_head", "_head_tail", "_in_head",
+        "_chunked", "_body",
     )  # fmt: skip
 
     def __init__(self, sink: ParserSink, limits: HeadLimits) -> None:
@@ -54,7 +68,6 @@ class H11Parser:
         self._limits = limits
         self._conn = self._new_connection()
         self._new_request()
-        self._fed_tail = b""  # the last bytes given to h11, to see how a chunked body ended
 
     def _new_connection(self) -> h11.Connection:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.head_size)
@@ -67,48 +80,60 @@ class H11Parser:
         self._head_tail = b""  # the last bytes scanned for bare LF / obs-fold
         self._in_head = True
         self._chunked = False
-        self._at_chunk_size = False  # h11's buffer starts where a chunk-size line goes
+        self._body: _ChunkedBody | None = None  # reads a chunked body in h11's place
 
     def feed(self, data: bytes) -> None:
-        if self._in_head:
-            data = self._take_head_bytes(data)
-            if not data:
-                return
-        self._give_h11(data)
+        # A loop, not recursion: one read may hold any number of pipelined requests.
+        while data:
+            if self._body is not None:
+                rest = self._body.feed(data)
+                if rest is None:
+                    return
+                self._new_request()
+                self._sink.on_end()
+                self._conn = self._new_connection()
+                data = rest
+                continue
+            if self._in_head:
+                data = self._take_head_bytes(data)
+                if not data:
+                    return
+            data = self._give_h11(data)
 
-    def _give_h11(self, data: bytes) -> None:
-        fed_before = self._fed_tail
-        self._fed_tail = (fed_before + data)[-4:] if len(data) < 4 else data[-4:]
+    def _give_h11(self, data: bytes) -> bytes:
+        """Parse with h11; returns the bytes after a chunked request's head, for `_body` to read."""
         conn = self._conn
         conn.receive_data(data)
         while True:
-            if self._at_chunk_size:
-                self._check_chunk_size(conn.trailing_data[0])
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
                 self._refuse(exc)
             if event is h11.NEED_DATA or event is h11.PAUSED:
-                return
+                return b""
             if isinstance(event, h11.Request):
                 self._in_head = False
                 self._sink.on_head(
                     event.method, event.target, event.http_version.decode("ascii"), self._fields()
                 )
-                self._at_chunk_size = self._chunked
+                if self._chunked:
+                    if _CHUNKED_THEN_TAB.search(self._head):
+                        # llhttp does not read "chunked<TAB>" as chunked, and refuses the body: so do we.
+                        raise ProtocolError(
+                            "malformed request: a tab after chunked in Transfer-Encoding", 400
+                        )
+                    self._body = _ChunkedBody(self._sink)
+                    return bytes(conn.trailing_data[0])
             elif isinstance(event, h11.Data):
                 self._sink.on_body(bytes(event.data))
-                self._at_chunk_size = self._chunked and event.chunk_end
             elif isinstance(event, h11.EndOfMessage):
                 leftover = conn.trailing_data[0]
-                if self._chunked and not _ends_with_crlf_crlf(fed_before, data, len(data) - len(leftover)):
-                    raise ProtocolError("chunked body does not end with CRLF CRLF", 400)
                 self._new_request()
                 self._sink.on_end()
                 conn = self._conn = self._new_connection()
                 leftover = self._take_head_bytes(leftover)
                 if not leftover:
-                    return  # the usual case: asking the fresh h11.Connection would only say NEED_DATA
+                    return b""  # the usual case: asking the fresh h11.Connection would only say NEED_DATA
                 conn.receive_data(leftover)
             # h11.ConnectionClosed cannot happen: h11 is never told about EOF.
 
@@ -148,7 +173,7 @@ class H11Parser:
         head = window if end < 0 else window[: end + 4]
         # Start one byte into the tail: a match there spans the reads; the lookbehind still sees the tail.
         if _LENIENT_HEAD.search(head, max(len(tail) - 1, 0)):
-            raise ProtocolError("bare LF or obs-fold in the request head", 400)
+            raise ProtocolError("malformed request: bare LF, bare CR or obs-fold in the head", 400)
         self._head_tail = head[-3:]
 
     def _fields(self) -> list[tuple[bytes, bytes]]:
@@ -165,28 +190,91 @@ class H11Parser:
     def _refuse(self, exc: h11.RemoteProtocolError) -> NoReturn:
         """h11 refused the request. If the head is well-formed, h11 objected to its framing headers
         (merged Content-Lengths, a Transfer-Encoding it does not take): connection.py rules on those, as it
-        does for llhttp, and h11's own answer stands only if connection.py finds nothing wrong."""
-        well_formed = self._in_head and _WELL_FORMED_HEAD.fullmatch(self._head)
-        if well_formed:
-            method, target, version = well_formed.groups()
-            self._sink.on_head(method, target, version.decode("ascii"), self._fields())
-        raise ProtocolError(f"malformed request: {exc}", exc.error_status_hint) from None
-
-    # The body ------------------------------------------------------------------------------------------
-
-    def _check_chunk_size(self, pending: bytes) -> None:
-        if pending == b"" or pending == b"\r":
-            return  # not even the CRLF before the size yet
-        digits = _CHUNK_SIZE.match(pending)
-        if digits is not None and len(digits.group(1)) > _MAX_CHUNK_DIGITS:
-            raise ProtocolError("chunk size does not fit in 64 bits", 400)
-        if digits is not None and digits.end() < len(pending):
-            self._at_chunk_size = False  # the size is complete; h11 reads the chunk from here
+        does for llhttp, and h11's own answer stands only if connection.py finds nothing wrong. A complete
+        head that is not well-formed is a 400, as llhttp answers, whatever h11 objected to first (it judges
+        Transfer-Encoding, 501, before it looks at the bytes of the other fields)."""
+        status = exc.error_status_hint
+        if self._in_head and self._head.endswith(b"\r\n\r\n"):
+            well_formed = _WELL_FORMED_HEAD.fullmatch(self._head)
+            if well_formed is None:
+                # llhttp judges the version by its two digits, before it sees what follows them: a version
+                # it does not know is a 505 (as connection.py answers), and any other malformation a 400.
+                prefix = _VERSION_PREFIX.match(self._head)
+                status = 505 if prefix and prefix.group(1) not in _LLHTTP_VERSIONS else 400
+            else:
+                method, target, version = well_formed.groups()
+                self._sink.on_head(method, target, version.decode("ascii"), self._fields())
+        raise ProtocolError(f"malformed request: {exc}", status) from None
 
 
-def _ends_with_crlf_crlf(fed_before: bytes, data: bytes, end: int) -> bool:
-    """Whether the bytes given to h11 up to data[:end] (after `fed_before`) end with CRLF CRLF."""
-    last = data[max(end - 4, 0) : end]
-    if len(last) < 4:
-        last = (fed_before + data[:end])[-4:]
-    return last == b"\r\n\r\n"
+class _ChunkedBody:
+    """A chunked body and its trailer section, read as llhttp reads them (RFC 9112 section 7.1, strictly)."""
+
+    __slots__ = ("_sink", "_state", "_line", "_left")
+
+    def __init__(self, sink: ParserSink) -> None:
+        self._sink = sink
+        self._state = _Read.SIZE_LINE
+        self._line = b""  # an unfinished chunk-size or trailer line
+        self._left = 0  # bytes of chunk data still to come
+
+    def feed(self, data: bytes) -> bytes | None:
+        """Read `data`; returns None while the body goes on, else the bytes after it (maybe b"")."""
+        pos, end = 0, len(data)
+        while pos < end:
+            state = self._state
+            if state is _Read.DATA:
+                take = min(self._left, end - pos)
+                self._sink.on_body(data[pos : pos + take])
+                pos += take
+                self._left -= take
+                if not self._left:
+                    self._state = _Read.DATA_CR
+            elif state is _Read.DATA_CR or state is _Read.DATA_LF:
+                if data[pos] != (13 if state is _Read.DATA_CR else 10):
+                    raise ProtocolError("malformed chunked body: chunk data not followed by CRLF", 400)
+                pos += 1
+                self._state = _Read.DATA_LF if state is _Read.DATA_CR else _Read.SIZE_LINE
+            else:
+                lf = data.find(b"\n", pos)
+                piece = data[pos:] if lf < 0 else data[pos : lf + 1]
+                if _BARE_CR.search(self._line[-1:] + piece):
+                    raise ProtocolError("malformed chunked body: bare CR", 400)
+                self._line += piece
+                if lf < 0:
+                    return None
+                pos = lf + 1
+                line, self._line = self._line, b""
+                if not line.endswith(b"\r\n"):
+                    raise ProtocolError("malformed chunked body: bare LF", 400)
+                if state is _Read.SIZE_LINE:
+                    self._read_size(line[:-2])
+                elif line == b"\r\n":
+                    return data[pos:]
+                else:
+                    self._read_trailer(line[:-2])
+        return None
+
+    def _read_size(self, line: bytes) -> None:
+        match = _CHUNK_LINE.fullmatch(line)
+        if match is None or line.endswith(b";"):
+            raise ProtocolError("malformed chunked body: bad chunk-size line", 400)
+        digits = match.group(1).lstrip(b"0")
+        if len(digits) > _MAX_CHUNK_DIGITS:
+            raise ProtocolError("malformed chunked body: chunk size does not fit in 64 bits", 400)
+        self._left = int(digits or b"0", 16)
+        self._state = _Read.DATA if self._left else _Read.TRAILER_LINE
+
+    def _read_trailer(self, line: bytes) -> None:
+        match = _TRAILER_FIELD.fullmatch(line)
+        if match is None:
+            raise ProtocolError("malformed chunked body: bad trailer field", 400)
+        self._sink.on_trailer(match.group(1).lower())
+
+
+class _Read(enum.Enum):
+    SIZE_LINE = "size-line"
+    DATA = "data"
+    DATA_CR = "data-cr"  # the CRLF after a chunk's data
+    DATA_LF = "data-lf"
+    TRAILER_LINE = "trailer-line"  # a trailer field, or the empty line that ends the body

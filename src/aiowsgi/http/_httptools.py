@@ -81,6 +81,11 @@ class HttptoolsParser:
             raise ProtocolError("request line too long", 414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            # A trailer field (llhttp reports them as headers): judged, not kept, and not counted against
+            # the header limits, which h11 does not apply to trailers either (the framing limit bounds them).
+            self._sink.on_trailer(name.lower())
+            return
         # llhttp drops the whitespace before a value but keeps the whitespace after it, which is not
         # part of the value either (RFC 9110 section 5.5); h11 strips both.
         self._headers.append((name.lower(), value.rstrip(b" \t")))

@@ -38,6 +38,18 @@ _MAX_LENGTH_DIGITS = 18
 # Control characters other than tab may not appear in a field value (RFC 9110 section 5.5). llhttp refuses
 # them; h11 lets most of them through, so the check is made here, once, for both.
 _FIELD_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# RFC 9110 section 7.2: Host = uri-host [ ":" port ], with uri-host an IP-literal, an IPv4 address or a
+# reg-name (RFC 3986 section 3.2.2: unreserved, pct-encoded and sub-delims), possibly empty. RFC 9112 section
+# 3.2: a Host of any other form is a 400. Neither llhttp nor h11 looks at the value, so it is checked here.
+_HOST = re.compile(
+    rb"(?:\[[0-9A-Za-z\-._~!$&'()*+,;=:]+\]|(?:[0-9A-Za-z\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?"
+)
+# Trailer fields that would change how this message is framed or what becomes of the connection (RFC 9110
+# section 6.5.1: they are not allowed in a trailer). llhttp acts on some of them there (it refuses a
+# Content-Length, and closes after a "Connection: close"); h11 ignores them all: both parsers refuse them.
+_FRAMING_TRAILERS = frozenset(
+    {b"content-length", b"transfer-encoding", b"connection", b"proxy-connection", b"upgrade"}
+)
 # "HTTP/1.1" and the two spaces around the target: what a request line adds to its method and target.
 _REQUEST_LINE_OVERHEAD = 10
 # The methods llhttp knows (CONNECT is refused separately). llhttp answers any other method as malformed,
@@ -75,7 +87,7 @@ class ServerConnection:
 
     __slots__ = (
         "_limits", "_parser", "state", "_events", "_keep_alive", "_chunked", "_heads", "_body_received",
-        "_framing",
+        "_framing", "_content_length",
     )  # fmt: skip
 
     def __init__(self, parser_name: str, limits: RequestLimits) -> None:
@@ -88,6 +100,14 @@ class ServerConnection:
         self._heads = 0  # heads seen: tells one request's body from the next one's
         self._body_received = 0
         self._framing = 0  # bytes of chunked framing in the current body
+        self._content_length = 0
+
+    @property
+    def body_remaining(self) -> int:
+        """Bytes of a Content-Length body still to come (0 if unknown or none)."""
+        if self.state is ReadState.BODY and not self._chunked:
+            return self._content_length - self._body_received
+        return 0
 
     @property
     def parser_name(self) -> str:
@@ -120,7 +140,7 @@ class ServerConnection:
             # Rule 2 for what is not body data: chunk sizes, extensions and trailers are bounded too,
             # counted over reads that fell wholly inside the body (so within one read of exact).
             self._framing += len(data) - (self._body_received - received)
-            if self._framing > self._limits.chunked_framing:
+            if self._framing > self._limits.chunked_framing + self._body_received:
                 self.state = ReadState.ERROR
                 return events, ProtocolError("too much chunked framing (chunk extensions?)", 400)
         return events, None
@@ -141,6 +161,7 @@ class ServerConnection:
         head = validate_head(method, target, version, headers, self._limits)
         self._keep_alive = head.keep_alive
         self._chunked = head.chunked
+        self._content_length = head.content_length or 0
         self._heads += 1
         self._body_received = 0
         self._framing = 0
@@ -154,6 +175,12 @@ class ServerConnection:
         if self._body_received > self._limits.body:
             raise ProtocolError(f"request body larger than the limit of {self._limits.body} bytes", 413)
         self._events.append(BodyChunk(data))
+
+    def on_trailer(self, name: bytes) -> None:
+        if self.state is ReadState.MUST_CLOSE:
+            return
+        if name in _FRAMING_TRAILERS:
+            raise ProtocolError(f"{name.decode('latin-1')} in the trailer section", 400)
 
     def on_end(self) -> None:
         if self.state is ReadState.MUST_CLOSE:
@@ -211,7 +238,11 @@ def validate_head(
             transfer_codings.extend(c.strip().lower() for c in value.split(b","))
         elif name == b"host":
             host_count += 1
-        elif name == b"connection":
+            if not _HOST.fullmatch(value):
+                raise ProtocolError("Host is not a host and port", 400)
+        elif name == b"connection" or name == b"proxy-connection":
+            # llhttp reads the unofficial Proxy-Connection as Connection (and refuses the bytes after a
+            # "Proxy-Connection: close"), so the connection state machine does too, for both parsers.
             connection_tokens.extend(t.strip().lower() for t in value.split(b","))
         elif name == b"expect":
             expect_continue = value.lower() == b"100-continue"
@@ -266,6 +297,16 @@ def _check_target(method: str, target: bytes) -> None:
         return
     lowered = target[:8].lower()
     if lowered.startswith((b"http://", b"https://")):
+        # RFC 9110 section 4.2: an http(s) URI has a host, and no userinfo; llhttp refuses some bytes in the
+        # authority and h11 none, so the authority is held to the Host syntax here, for both.
+        start = target.index(b"//") + 2
+        end = len(target)
+        for delimiter in b"/?":  # a "#" right after the authority is refused, as llhttp does
+            found = target.find(bytes((delimiter,)), start)
+            if 0 <= found < end:
+                end = found
+        if end == start or not _HOST.fullmatch(target, start, end):
+            raise ProtocolError("absolute-form target without a valid host", 400)
         return
     raise ProtocolError("request target is not in origin, absolute or asterisk form", 400)
 

@@ -22,6 +22,9 @@ class ParserSink(Protocol):
     def on_body(self, data: bytes) -> None:
         """Body bytes, de-chunked."""
 
+    def on_trailer(self, name: bytes) -> None:
+        """A field of a chunked body's trailer section (lower-cased name); its value is not kept."""
+
     def on_end(self) -> None:
         """The request (body and trailers) is complete."""
 
