@@ -16,7 +16,7 @@ and slow-upload connections open; `idle-memory` measures the server's RSS with 5
 and how fast it answers a new request meanwhile. benchmarks/README.md says exactly how.
 
 Needs wrk (Debian/Ubuntu: apt-get install -y wrk), aiowsgi (pip install -e ".[standard]") and the peers
-(pip install -r benchmarks/requirements.txt); a peer that is not installed is skipped with a message.
+(pip install -e ".[standard,bench]"); a peer that is not installed is skipped with a message.
 """
 
 from __future__ import annotations
@@ -856,9 +856,7 @@ def check_tools(args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
             except metadata.PackageNotFoundError:
                 if package == "aiowsgi":
                     return 'aiowsgi is not installed: pip install -e ".[standard,bench]"', {}
-                skipped[spec.name] = (
-                    f"{package} is not installed (pip install -r benchmarks/requirements.txt)"
-                )
+                skipped[spec.name] = f"{package} is not installed (pip install -e .[standard,bench])"
                 break
     if any(s in HOSTILE_SCENARIOS for s in args.scenarios):
         held = max(args.slowloris + args.idle + args.uploads, args.idle_connections)
