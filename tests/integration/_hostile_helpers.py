@@ -139,18 +139,6 @@ def push_until_blocked(sock: socket.socket, data: bytes, settle: float = 0.3) ->
     return sent
 
 
-def small_rcvbuf_listener(size: int = 16 * 1024) -> socket.socket:
-    """A listening socket on 127.0.0.1:0 whose accepted connections have a small, fixed receive buffer, so
-    that what the kernel holds for a server that stops reading is small and known."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 class Swarm:
     """Many client connections driven from one thread: plain non-blocking sockets and one selector."""
 

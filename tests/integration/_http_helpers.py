@@ -93,9 +93,19 @@ def small_rcvbuf_connection(port: int, size: int = 64 * 1024) -> socket.socket:
 def small_sndbuf_listener(size: int = 32 * 1024) -> socket.socket:
     """A listening socket on 127.0.0.1:0 whose accepted connections inherit a small kernel send buffer, so
     that what the server has sent tracks what the client has read closely (for send-timeout tests)."""
+    return small_buffer_listener(socket.SO_SNDBUF, size)
+
+
+def small_rcvbuf_listener(size: int = 16 * 1024) -> socket.socket:
+    """A listening socket on 127.0.0.1:0 whose accepted connections have a small, fixed receive buffer, so
+    that what the kernel holds for a server that stops reading is small and known."""
+    return small_buffer_listener(socket.SO_RCVBUF, size)
+
+
+def small_buffer_listener(option: int, size: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    sock.setsockopt(socket.SOL_SOCKET, option, size)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     sock.setblocking(False)

@@ -33,10 +33,9 @@ from tests.integration._hostile_helpers import (
     raise_open_file_limit,
     reset,
     rss_kib,
-    small_rcvbuf_listener,
     temp_files_checkable,
 )
-from tests.integration._http_helpers import chunked, small_rcvbuf_connection
+from tests.integration._http_helpers import chunked, small_rcvbuf_connection, small_rcvbuf_listener
 from tests.process._proc import serving, wait_until
 from tests.support import ResponseReader, get, request, running_server
 
