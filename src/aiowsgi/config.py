@@ -72,6 +72,7 @@ _APP = "Application"
 _HTTP = "HTTP and limits"
 _TIME = "Timeouts"
 _LOG = "Logging"
+_PROCESSES = "Processes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +311,49 @@ class Config:
         help="On shutdown, seconds to let requests in flight finish before their connections are cut.",
     )
 
+    # Processes
+    workers: int = _option(
+        1,
+        section=_PROCESSES,
+        parse=int,
+        check=_at_least(1),
+        help="Server processes, each with its own event loop and threads, sharing the listening sockets. "
+        "With 1 there is no supervisor process. See docs/deployment.md for choosing it.",
+    )
+    reload: bool = _option(
+        False,
+        section=_PROCESSES,
+        parse=_parse_bool,
+        help="Development: restart the server when a watched file changes, keeping the port open. "
+        "See docs/development.md.",
+    )
+    reload_dirs: tuple[str, ...] = _option(
+        (),
+        section=_PROCESSES,
+        flags=("--reload-dir",),
+        parse=_parse_binds,
+        repeatable=True,
+        metavar="DIR",
+        help="Directory to watch with --reload; repeat for several. Default: the current directory and "
+        "--app-dir.",
+    )
+    reload_include: tuple[str, ...] = _option(
+        ("*.py",),
+        section=_PROCESSES,
+        parse=_parse_binds,
+        repeatable=True,
+        metavar="GLOB",
+        help="File name pattern whose changes restart the server with --reload; repeat for several.",
+    )
+    reload_exclude: tuple[str, ...] = _option(
+        (".*", "*~", "*.swp", "*.tmp", "__pycache__", ".git", ".venv", "venv", "*.pyc"),
+        section=_PROCESSES,
+        parse=_parse_binds,
+        repeatable=True,
+        metavar="GLOB",
+        help="File or directory name pattern whose changes are ignored by --reload; repeat for several.",
+    )
+
     # Logging
     log_level: str = _option(
         "info",
@@ -328,6 +372,11 @@ class Config:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _checked(f, getattr(self, f.name)))
+        if self.reload and self.workers > 1:
+            raise ConfigError(
+                "--reload runs one server process, so it does not take --workers; reload while developing, "
+                "and use --workers (with HUP for new code) in production"
+            )
 
     def replace(self, **changes: Any) -> Config:
         """A copy with `changes` applied and checked."""
@@ -400,6 +449,27 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             except ConfigError as exc:
                 raise ConfigError(f"{env_name(f)}: {exc}") from None
     return found
+
+
+def config_to_argv(config: Config) -> list[str]:
+    """Command-line options that give back `config` (the ones that differ from the defaults).
+
+    Supervisors use it to start server processes with the options they were given themselves.
+    """
+    argv: list[str] = []
+    for f in option_fields():
+        value = getattr(config, f.name)
+        if value == f.default:
+            continue
+        flag = flags_of(f)[0]
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, tuple):
+            for item in value:
+                argv += [flag, item]
+        else:
+            argv += [flag, str(value)]
+    return argv
 
 
 def config_from_kwargs(options: Mapping[str, Any], base: Config | None = None) -> Config:

@@ -26,7 +26,7 @@ from .http.connection import RequestLimits
 from .http.parser import HeadLimits, resolve_parser_name
 from .loops import loop_factory, loop_name
 from .protocol import HttpProtocol, ServerState
-from .sockets import bind_addresses, bind_socket, describe
+from .sockets import bind_all, describe, unix_socket_paths
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -53,6 +53,7 @@ class Server:
         self.app = app
         self.config = config_from_kwargs(options, config) if options or config is None else config
         self._given_sockets = list(sockets) if sockets is not None else None
+        self._unix_paths: list[str] = []
         self._servers: list[asyncio.Server] = []
         self._sockets: list[socket.socket] = []
         self._state: ServerState | None = None
@@ -92,14 +93,8 @@ class Server:
         if self._given_sockets is not None:
             sockets = self._given_sockets
         else:
-            sockets = []
-            try:
-                for address in bind_addresses(config):
-                    sockets.append(bind_socket(address, config.backlog))
-            except BaseException:
-                for sock in sockets:
-                    sock.close()
-                raise
+            sockets = bind_all(config)
+            self._unix_paths = unix_socket_paths(config)
         pool = WorkerPool(config.threads, loop)
         state = ServerState(
             app=self.app, config=config, pool=pool, loop=loop, parser_name=parser_name, limits=limits
@@ -193,14 +188,13 @@ class Server:
                 connection.force_close()
 
     def _remove_unix_socket_files(self) -> None:
-        if self._given_sockets is not None:
-            return
-        for sock in self._sockets:
-            if sock.family == socket.AF_UNIX:
-                try:
-                    os.unlink(sock.getsockname())
-                except OSError:
-                    pass
+        # Only the files this server bound: a socket inherited (fd://, sockets=) belongs to whoever
+        # bound it, a supervisor that outlives this server, say.
+        for path in self._unix_paths:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     async def __aenter__(self) -> Server:
         await self.start()

@@ -20,6 +20,24 @@ def bind_addresses(config: Config) -> tuple[str, ...]:
     return (f"{host}:{config.port}",)
 
 
+def bind_all(config: Config) -> list[socket.socket]:
+    """Bind every address of the config, closing what was bound if one fails."""
+    sockets: list[socket.socket] = []
+    try:
+        for address in bind_addresses(config):
+            sockets.append(bind_socket(address, config.backlog))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def unix_socket_paths(config: Config) -> list[str]:
+    """The unix socket files the config binds (and whoever binds them removes)."""
+    return [address[5:] for address in bind_addresses(config) if address.startswith("unix:")]
+
+
 def bind_socket(address: str, backlog: int) -> socket.socket:
     """A bound, listening, non-blocking socket for one address, or ConfigError/OSError saying why not."""
     if address.startswith("unix:"):

@@ -1,0 +1,40 @@
+"""Server processes on sockets a supervisor holds.
+
+The supervisor binds once and keeps the sockets for its whole life, so the port never closes while children
+come and go. A child is a fresh interpreter running `python -m aiowsgi` with the supervisor's own options,
+its binds replaced by `fd://N` for the inherited sockets: it loads the application's code anew, and every
+option reaches it the way the command line gave it (`config_to_argv`, derived from Config).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+from ..config import Config, config_to_argv
+
+
+def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socket]) -> list[str]:
+    """argv for one plain server process (no supervisor of its own) on the inherited `sockets`."""
+    child = config.replace(bind=tuple(f"fd://{sock.fileno()}" for sock in sockets), workers=1, reload=False)
+    return [sys.executable, "-m", "aiowsgi", app_spec, *config_to_argv(child)]
+
+
+def start_server_process(
+    app_spec: str,
+    config: Config,
+    sockets: Sequence[socket.socket],
+    env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start a server process on `sockets`; `env` is added to this process's environment."""
+    fds = [sock.fileno() for sock in sockets]
+    for sock in sockets:
+        sock.set_inheritable(True)
+    environment = {**os.environ, **(env or {})}
+    return subprocess.Popen(
+        server_command(app_spec, config, sockets), pass_fds=[*fds, *pass_fds], env=environment
+    )
