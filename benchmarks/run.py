@@ -10,6 +10,9 @@ with each server's numbers and its ratio to aiowsgi from the same run, and a JSO
 and the machine in benchmarks/results/. Ratios from one run are what to compare: absolute numbers depend
 on the machine.
 
+`aiowsgi-w1` and `aiowsgi-w2` (--workers 1 and 2) are the scaling rows: they and their wrk runs are not
+pinned, so that a second worker has a core to run on (on a 2-CPU machine, wrk shares them).
+
 The hostile-client scenarios each start their own server processes. `attack` measures keep-alive
 throughput alone and then while benchmarks/attack.py (pinned to wrk's CPU) holds slowloris, idle keep-alive
 and slow-upload connections open; `idle-memory` measures the server's RSS with 5,000 idle connections open,
@@ -59,6 +62,9 @@ class ServerSpec:
     # are still open when the memory is read (the scenario measures memory, not the timeout).
     idle_options: tuple[str, ...] = ()
     variant: bool = False  # one of aiowsgi's parser/loop variants: run by default in the wrk scenarios only
+    # False for the --workers scaling rows: neither the server's processes nor wrk are pinned, since a
+    # second worker pinned to the first one's CPU could not scale (so on 2 CPUs, wrk shares them).
+    pinned: bool = True
 
     def command(self, port: int, threads: int, extra: tuple[str, ...] = ()) -> list[str]:
         address = f"127.0.0.1:{port}"
@@ -121,6 +127,11 @@ SERVERS = {
             ("--http", "h11", "--loop", "asyncio"),
             idle_options=AIOWSGI_IDLE,
             variant=True,
+        ),
+        # Scaling with --workers: one worker and two, both unpinned (see ServerSpec.pinned).
+        ServerSpec("aiowsgi-w1", "aiowsgi", idle_options=AIOWSGI_IDLE, variant=True, pinned=False),
+        ServerSpec(
+            "aiowsgi-w2", "aiowsgi", ("--workers", "2"), idle_options=AIOWSGI_IDLE, variant=True, pinned=False
         ),
         ServerSpec("waitress", "waitress"),  # its idle timeout (channel_timeout) is already 120 s
         ServerSpec("gunicorn-gthread", "gunicorn", idle_options=("--keep-alive", LONG_KEEPALIVE)),
@@ -238,7 +249,9 @@ class RunningServer:
             port = next((p for p in (random.randint(low, high) for _ in range(1000)) if port_is_free(p)), 0)
             if not port:
                 break
-            command = pinned(args.server_cpu, spec.command(port, args.threads, extra))
+            command = pinned(
+                args.server_cpu if spec.pinned else None, spec.command(port, args.threads, extra)
+            )
             with self.log_path.open("wb") as log:
                 proc = subprocess.Popen(
                     command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -266,6 +279,7 @@ def run_wrk(
     scenario: Scenario,
     seconds: int,
     halfway: Callable[[], None] | None = None,
+    pin: bool = True,
 ) -> str:
     """wrk's output; `halfway`, if given, is called half way through the run (to sample the server)."""
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
@@ -273,7 +287,10 @@ def run_wrk(
         command += ["-H", header]
     command.append(f"http://127.0.0.1:{port}/")
     proc = subprocess.Popen(
-        pinned(args.client_cpu, command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        pinned(args.client_cpu if pin else None, command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         if halfway is not None:
@@ -881,8 +898,8 @@ def run_wrk_scenarios(
             result = Result(spec.name, scenario.name)
             try:
                 if args.warmup > 0:
-                    run_wrk(args, server.port, scenario, args.warmup)
-                parse_wrk(run_wrk(args, server.port, scenario, args.duration), result)
+                    run_wrk(args, server.port, scenario, args.warmup, pin=spec.pinned)
+                parse_wrk(run_wrk(args, server.port, scenario, args.duration, pin=spec.pinned), result)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 result.error = str(exc)
             if server.proc.poll() is not None:

@@ -41,9 +41,24 @@ Job = Callable[[], None]
 
 
 class WorkerPool:
-    """A fixed set of threads fed by one SimpleQueue; owned by a Server, joined on its shutdown."""
+    """A fixed set of threads fed by one SimpleQueue; owned by a Server, joined on its shutdown.
 
-    def __init__(self, size: int, loop: asyncio.AbstractEventLoop, name: str = "aiowsgi-worker") -> None:
+    Two optional extras cost nothing unless asked for, because each picks a different function up front
+    rather than testing a flag per request: `job_limit` calls `on_job_limit` (on the loop thread, once)
+    when that many jobs have been submitted (--max-requests); `watch` keeps `busy`, the job each thread is
+    running and since when (--request-warn-timeout).
+    """
+
+    def __init__(
+        self,
+        size: int,
+        loop: asyncio.AbstractEventLoop,
+        name: str = "aiowsgi-worker",
+        *,
+        job_limit: int = 0,
+        on_job_limit: Callable[[], None] | None = None,
+        watch: bool = False,
+    ) -> None:
         self.size = size
         self._loop = loop
         self._name = name
@@ -51,16 +66,30 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._running = 0
         self._all_exited = asyncio.Event()
+        # submit(job), called by the loop thread only.
+        self.submit: Callable[[Job], None] = self._queue.put
+        self._jobs_left = job_limit
+        self._on_job_limit = on_job_limit
+        if job_limit:
+            self.submit = self._submit_counting
+        # Thread ident -> (time.monotonic() when its job started, the job); written by the threads (one
+        # key each), read by the loop with copy(), which the GIL makes atomic.
+        self.busy: dict[int, tuple[float, Job]] = {}
+        self._watch = watch
 
     def start(self) -> None:
+        target = self._work_watched if self._watch else self._work
         for index in range(self.size):
-            thread = threading.Thread(target=self._work, name=f"{self._name}-{index}", daemon=True)
+            thread = threading.Thread(target=target, name=f"{self._name}-{index}", daemon=True)
             self._threads.append(thread)
             self._running += 1
             thread.start()
 
-    def submit(self, job: Job) -> None:
+    def _submit_counting(self, job: Job) -> None:
         self._queue.put(job)
+        self._jobs_left -= 1
+        if self._jobs_left == 0 and self._on_job_limit is not None:
+            self._on_job_limit()
 
     @property
     def waiting(self) -> int:
@@ -74,6 +103,21 @@ class WorkerPool:
                 job()
             except BaseException:  # noqa: BLE001 - a job must never take its thread with it
                 error_log.exception("a request job raised; the worker thread carries on")
+        self._exit()
+
+    def _work_watched(self) -> None:
+        get, busy, ident = self._queue.get, self.busy, threading.get_ident()
+        while (job := get()) is not None:
+            busy[ident] = (time.monotonic(), job)
+            try:
+                job()
+            except BaseException:  # noqa: BLE001 - a job must never take its thread with it
+                error_log.exception("a request job raised; the worker thread carries on")
+            finally:
+                del busy[ident]
+        self._exit()
+
+    def _exit(self) -> None:
         try:
             self._loop.call_soon_threadsafe(self._thread_exited)
         except RuntimeError:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from .__about__ import __version__
+from ._types import WSGIApp
 from .app_loader import load_app
 from .config import (
+    Config,
     config_from_env,
     config_from_kwargs,
     env_name,
@@ -90,7 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(config.log_level, config.access_log)
     try:
-        app = load_app(app_spec, config.factory, config.app_dir)
+        if config.reload:
+            from .supervisor.reload import run_reloader
+
+            return run_reloader(app_spec, config)
+        if config.workers > 1:
+            from .supervisor.multiprocess import run_workers
+
+            return run_workers(app_spec, config)
+        app = _load_app(app_spec, config)
         return run(app, config)
     except AppLoadError as exc:
         print(f"aiowsgi: error: {exc}", file=sys.stderr)  # noqa: T201
@@ -101,6 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"aiowsgi: error: {exc.strerror or exc}", file=sys.stderr)  # noqa: T201
         return 1
+
+
+def _load_app(app_spec: str, config: Config) -> WSGIApp:
+    """load_app; in a server child of --reload, its dev-mode version (an import error becomes a 500 page)."""
+    from .supervisor import reload
+
+    if reload.RELOAD_CHILD_ENV in os.environ:
+        return reload.load_app_in_child(app_spec, config)
+    return load_app(app_spec, config.factory, config.app_dir)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,12 @@ def _at_least(minimum: float) -> Callable[[Any], str | None]:
 
 def _port(value: Any) -> str | None:
     return None if 0 <= value <= 65535 else "must be between 0 and 65535"
+
+
+def _reuse_port_available(value: Any) -> str | None:
+    if value and not hasattr(socket, "SO_REUSEPORT"):
+        return "is not available on this platform (it has no SO_REUSEPORT)"
+    return None
 
 
 _SERVER = "Listening"
@@ -319,6 +326,63 @@ class Config:
         check=_at_least(1),
         help="Server processes, each with its own event loop and threads, sharing the listening sockets. "
         "With 1 there is no supervisor process. See docs/deployment.md for choosing it.",
+    )
+    reuse_port: bool = _option(
+        False,
+        section=_PROCESSES,
+        parse=_parse_bool,
+        check=_reuse_port_available,
+        help="Set SO_REUSEPORT on the TCP sockets aiowsgi binds, so that another server (a second "
+        "deployment started next to this one, say) may bind the same address and the kernel spreads "
+        "new connections between them. Gunicorn's meaning; the workers of one server already share "
+        "its sockets without it. Off by default: a port taken by mistake should be an error. Linux, "
+        "BSD and macOS only.",
+    )
+    max_requests: int = _option(
+        0,
+        section=_PROCESSES,
+        parse=int,
+        check=_at_least(0),
+        help="With --workers 2 or more, a worker that has taken this many requests is replaced: a new "
+        "worker starts, and once it is ready the old one stops gracefully, so no request fails. A "
+        "safety net for an application that leaks memory. 0: off (default, as in Gunicorn), since "
+        "a healthy application gains nothing from it.",
+    )
+    max_requests_jitter: int = _option(
+        0,
+        section=_PROCESSES,
+        parse=int,
+        check=_at_least(0),
+        help="Add a random 0..N to --max-requests for each worker, so that workers started together "
+        "are not all replaced at the same moment. 0: no jitter (default).",
+    )
+    timeout: float = _option(
+        30 * SECONDS,
+        section=_PROCESSES,
+        parse=float,
+        check=_at_least(0.1),
+        help="With --workers 2 or more, a worker whose event loop has not reported to the supervisor "
+        "for this many seconds (blocked, or stuck starting) is killed and replaced. Only the loop "
+        "reports, and it never runs the application, so a slow request does not trigger it: a slow "
+        "request is --request-warn-timeout's business. Gunicorn's name and default.",
+    )
+    request_warn_timeout: float = _option(
+        0.0,
+        section=_PROCESSES,
+        metavar="SECONDS",
+        parse=float,
+        check=_at_least(0),
+        help="Log one warning, with the method, path, duration and the Python stack of the thread "
+        "running it, for each request still running after this many seconds: where a stuck "
+        "request is stuck. Nothing is cancelled. 0: off (default), and then nothing is recorded per "
+        "request.",
+    )
+    pid: str = _option(
+        "",
+        section=_PROCESSES,
+        metavar="FILE",
+        help="Write the process ID of the server (the supervisor, with --workers) to FILE, for process "
+        "managers, and remove it on exit. Empty: no file (default).",
     )
     reload: bool = _option(
         False,

@@ -48,6 +48,8 @@ READ_AHEAD_SLICE = 1024
 TRANSPORT_HIGH_WATER = 256 * 1024
 # How much spilled output is handed to the transport at a time when the client catches up.
 DRAIN_BLOCK = 256 * 1024
+# While the server drains, how long a new connection may take to send its first request.
+FIRST_REQUEST_GRACE = 1.0
 
 
 @dataclass(eq=False)
@@ -137,14 +139,13 @@ class HttpProtocol(asyncio.Protocol):
         self._sockname = transport.get_extra_info("sockname")
         self._peername = transport.get_extra_info("peername")
         transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
-        if self._state.draining:
-            self._close()
-            return
         limit = self._config.limit_concurrency
         if limit and len(self._state.connections) > limit:
             self._refuse_for_overload(f"{limit} connections open", self._state.pool.waiting)
             return
         self._await(Wait.NEXT_REQUEST, self._loop.time() + self._config.keep_alive_timeout)
+        if self._state.draining:
+            self.shutdown()
 
     def data_received(self, data: bytes) -> None:
         if len(data) <= READ_AHEAD_SLICE:
@@ -550,10 +551,23 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.resume_reading()
 
     def shutdown(self) -> None:
-        """The server is draining: close now if idle, else after the response in progress."""
+        """The server is draining: close now if idle, else after the response in progress.
+
+        A connection that has been answered nothing yet is not idle: its client connected to send a
+        request, which may be on its way, and closing now would fail it (a client retries a request on a
+        reused keep-alive connection, not on a new one). It gets a short grace for that request, which is
+        then answered with Connection: close; a half-received request gets its usual timeouts. Only the
+        graceful timeout bounds either. This is what lets a worker retire under load without a failed
+        request (--workers: HUP, --max-requests).
+        """
         if self._channel is not None:
             self._channel.closing = True
-        elif not self._pipeline:
+        elif self._pipeline or self._closed:
+            return
+        elif self._bytes_out == 0 or self._conn.state is not ReadState.IDLE:
+            if self._wait is Wait.NEXT_REQUEST:
+                self._await(Wait.NEXT_REQUEST, min(self._deadline, self._loop.time() + FIRST_REQUEST_GRACE))
+        else:
             self._close()
 
     def force_close(self) -> None:
@@ -599,3 +613,11 @@ def _serve(
     finally:
         body.close()
         channel.end_if_unfinished()
+
+
+def describe_job(job: object) -> str:
+    """'METHOD target' of the request a pool job (made by HttpProtocol._run_next) runs, for log lines."""
+    if isinstance(job, functools.partial) and job.func is _serve:
+        head = job.args[3].head
+        return f"{head.method} {head.target.decode('latin-1')}"
+    return repr(job)

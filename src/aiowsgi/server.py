@@ -7,13 +7,18 @@ configuration; `run()` is the command line's blocking entry point and the only p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import random
 import resource
 import signal
 import socket
+import sys
 import threading
-from collections.abc import Sequence
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +30,7 @@ from .config import Config, config_from_kwargs
 from .http.connection import RequestLimits
 from .http.parser import HeadLimits, resolve_parser_name
 from .loops import loop_factory, loop_name
-from .protocol import HttpProtocol, ServerState
+from .protocol import HttpProtocol, ServerState, describe_job
 from .sockets import bind_all, describe, unix_socket_paths
 
 error_log = logging.getLogger("aiowsgi.error")
@@ -59,7 +64,10 @@ class Server:
         self._state: ServerState | None = None
         self.started = asyncio.Event()
         self.stopped = asyncio.Event()
+        # Set once --max-requests requests have been taken; a supervised worker then asks to be replaced.
+        self.max_requests_reached = asyncio.Event()
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
 
     @property
     def sockets(self) -> list[socket.socket]:
@@ -95,7 +103,13 @@ class Server:
         else:
             sockets = bind_all(config)
             self._unix_paths = unix_socket_paths(config)
-        pool = WorkerPool(config.threads, loop)
+        pool = WorkerPool(
+            config.threads,
+            loop,
+            job_limit=_jittered(config.max_requests, config.max_requests_jitter),
+            on_job_limit=self.max_requests_reached.set,
+            watch=config.request_warn_timeout > 0,
+        )
         state = ServerState(
             app=self.app, config=config, pool=pool, loop=loop, parser_name=parser_name, limits=limits
         )
@@ -126,7 +140,33 @@ class Server:
             loop_name(loop),
             config.threads,
         )
+        if config.request_warn_timeout:
+            self._watch_requests(set())
         self.started.set()
+
+    def _watch_requests(self, warned: set[tuple[int, float]]) -> None:
+        """--request-warn-timeout: one warning, with its stack, for each request running past the limit."""
+        state = self._state
+        if state is None or self.stopped.is_set():
+            return
+        limit = self.config.request_warn_timeout
+        busy = state.pool.busy.copy()
+        warned.intersection_update((ident, started) for ident, (started, _) in busy.items())
+        now = time.monotonic()
+        frames = None
+        for ident, (started, job) in busy.items():
+            if now - started < limit or (ident, started) in warned:
+                continue
+            warned.add((ident, started))
+            frames = frames or sys._current_frames()
+            frame = frames.get(ident)
+            stack = "".join(traceback.format_stack(frame)) if frame is not None else "(not available)\n"
+            thread = next((t.name for t in threading.enumerate() if t.ident == ident), str(ident))
+            error_log.warning(
+                "request running for %.1fs (--request-warn-timeout %g): %s, in thread %s, at:\n%s",
+                now - started, limit, describe_job(job), thread, stack.rstrip("\n"),
+            )  # fmt: skip
+        self._watchdog = state.loop.call_later(min(limit / 2, 1.0), self._watch_requests, warned)
 
     async def serve(self) -> None:
         """Start, serve until cancelled (or until shutdown() is called), then shut down gracefully."""
@@ -153,10 +193,25 @@ class Server:
         if state is None:
             self.stopped.set()
             return
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         grace = self.config.graceful_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         self._remove_unix_socket_files()  # while the sockets are open, to read their paths
+        # Stop accepting, then let the connections accepted just before arrive before counting what is
+        # open: both loops call connection_made soon after the accept, and asyncio's own loop sets the
+        # connection up in a task of its own first, which fails (a reset) if the server is closed by then.
+        # Each such client sent a request that another process on the same socket would have answered.
+        if isinstance(loop, asyncio.BaseEventLoop):
+            for server in self._servers:
+                for sock in server.sockets:
+                    loop.remove_reader(sock.fileno())
+        else:
+            for server in self._servers:
+                server.close()
+        for _ in range(2):
+            await asyncio.sleep(0)
         for server in self._servers:
             server.close()
         state.draining = True
@@ -230,9 +285,99 @@ def run(app: WSGIApp | str, config: Config | None = None, **options: Any) -> int
     config = config_from_kwargs(options, config) if options or config is None else config
     if isinstance(app, str):
         app = load_app(app, config.factory, config.app_dir)
+    # Set by a --workers supervisor for the processes it starts; not for the application's own children.
+    link_fd = os.environ.pop(SUPERVISOR_FD_ENV, None)
     _fit_open_file_limit(config.limit_concurrency)
-    with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
-        return runner.run(_run_until_signalled(Server(app, config)))
+    with pid_file(config.pid), asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
+        return runner.run(_run_until_signalled(Server(app, config), link_fd))
+
+
+@contextlib.contextmanager
+def pid_file(path: str) -> Iterator[None]:
+    """Write this process's ID to `path` (--pid) for as long as the block runs; "" writes nothing."""
+    if not path:
+        yield
+        return
+    pid = str(os.getpid())
+    with open(path, "w") as file:
+        file.write(pid + "\n")
+    try:
+        yield
+    finally:
+        # Leave a file another server has written since (a new deployment's) alone.
+        with contextlib.suppress(OSError):
+            with open(path) as file:
+                mine = file.read().strip() == pid
+            if mine:
+                os.unlink(path)
+
+
+def _jittered(max_requests: int, jitter: int) -> int:
+    return max_requests + random.randint(0, jitter) if max_requests else 0
+
+
+SUPERVISOR_FD_ENV = "AIOWSGI_SUPERVISOR_FD"
+
+
+class SupervisorLink:
+    """A worker's end of its channel to a --workers supervisor (see supervisor/multiprocess.py).
+
+    The worker sends newline-ended words: `ready` once it is serving, `beat` every `interval` seconds from
+    a loop timer (so a blocked loop falls silent, which is what the supervisor's --timeout watches), and
+    `retire` once it has taken --max-requests requests. The supervisor never writes: end of file means it
+    has gone, and an orphaned worker stops gracefully (`on_lost`).
+    """
+
+    READY, BEAT, RETIRE = b"ready\n", b"beat\n", b"retire\n"
+
+    def __init__(
+        self, fd: int, loop: asyncio.AbstractEventLoop, interval: float, on_lost: Callable[[], None]
+    ) -> None:
+        self._sock = socket.socket(fileno=fd)
+        self._sock.setblocking(False)
+        self._loop = loop
+        self._interval = interval
+        self._on_lost = on_lost
+        self._timer: asyncio.TimerHandle | None = None
+        self._lost = False
+        loop.add_reader(self._sock.fileno(), self._on_readable)
+
+    def send(self, message: bytes) -> None:
+        if self._lost:
+            return
+        try:
+            self._sock.send(message)
+        except BlockingIOError:
+            pass  # the supervisor is behind; a heartbeat more or less does not matter
+        except OSError:
+            self._gone()
+
+    def start_beating(self) -> None:
+        self.send(self.BEAT)
+        self._timer = self._loop.call_later(self._interval, self.start_beating)
+
+    def _on_readable(self) -> None:
+        try:
+            data = self._sock.recv(64)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._gone()
+
+    def _gone(self) -> None:
+        if not self._lost:
+            self._lost = True
+            self._loop.remove_reader(self._sock.fileno())
+            self._on_lost()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self._lost:
+            self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
 
 
 def _fit_open_file_limit(connections: int) -> None:
@@ -259,7 +404,7 @@ def _fit_open_file_limit(connections: int) -> None:
         )  # fmt: skip
 
 
-async def _run_until_signalled(server: Server) -> int:
+async def _run_until_signalled(server: Server, link_fd: str | None = None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     forced = asyncio.Event()
@@ -274,13 +419,34 @@ async def _run_until_signalled(server: Server) -> int:
         error_log.info("received %s: shutting down gracefully", signal.Signals(signum).name)
         stop.set()
 
+    def on_supervisor_lost() -> None:
+        if not stop.is_set():
+            error_log.warning("the supervisor has gone: shutting down gracefully")
+            stop.set()
+
     installed = []
+    ignored: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, on_signal, signum)
             installed.append(signum)
+        if link_fd is not None:
+            # The supervisor's signals: a worker that gets one too (a signal to the process group) ignores it.
+            for signum in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU):
+                ignored[signum] = signal.signal(signum, signal.SIG_IGN)
+    link = None
+    retire: asyncio.Task[None] | None = None
+    if link_fd is not None:
+        link = SupervisorLink(int(link_fd), loop, min(1.0, server.config.timeout / 4), on_supervisor_lost)
+    elif server.config.max_requests:
+        error_log.warning("--max-requests is acted on with --workers 2 or more only; ignoring it")
     try:
+        if link is not None:
+            link.start_beating()  # from the start, so that a slow start-up is not taken for a hang
         await server.start()
+        if link is not None:
+            link.send(link.READY)
+            retire = asyncio.ensure_future(_retire_when_done(server, link))
         await stop.wait()
         # A second SIGINT must not wait for threads still inside the application: they are daemon
         # threads, so the process can exit without them.
@@ -289,7 +455,22 @@ async def _run_until_signalled(server: Server) -> int:
         await asyncio.wait([graceful, cut_short], return_when=asyncio.FIRST_COMPLETED)
         cut_short.cancel()
     finally:
+        if retire is not None:
+            retire.cancel()
+        if link is not None:
+            link.close()
         for signum in installed:
             loop.remove_signal_handler(signum)
+        for ignored_signum, handler in ignored.items():
+            signal.signal(ignored_signum, handler)
     error_log.info("stopped")
     return 1 if forced.is_set() else 0
+
+
+async def _retire_when_done(server: Server, link: SupervisorLink) -> None:
+    await server.max_requests_reached.wait()
+    error_log.info(
+        "served --max-requests (%d or more) requests: asking the supervisor for a replacement",
+        server.config.max_requests,
+    )
+    link.send(link.RETIRE)

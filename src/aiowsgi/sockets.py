@@ -25,7 +25,7 @@ def bind_all(config: Config) -> list[socket.socket]:
     sockets: list[socket.socket] = []
     try:
         for address in bind_addresses(config):
-            sockets.append(bind_socket(address, config.backlog))
+            sockets.append(bind_socket(address, config.backlog, config.reuse_port))
     except BaseException:
         for sock in sockets:
             sock.close()
@@ -38,14 +38,17 @@ def unix_socket_paths(config: Config) -> list[str]:
     return [address[5:] for address in bind_addresses(config) if address.startswith("unix:")]
 
 
-def bind_socket(address: str, backlog: int) -> socket.socket:
-    """A bound, listening, non-blocking socket for one address, or ConfigError/OSError saying why not."""
+def bind_socket(address: str, backlog: int, reuse_port: bool = False) -> socket.socket:
+    """A bound, listening, non-blocking socket for one address, or ConfigError/OSError saying why not.
+
+    `reuse_port` sets SO_REUSEPORT on a TCP socket (--reuse-port).
+    """
     if address.startswith("unix:"):
         sock = _bind_unix(address[5:])
     elif address.startswith("fd://"):
         sock = _inherit_fd(address)
     else:
-        sock = _bind_tcp(address)
+        sock = _bind_tcp(address, reuse_port)
     try:
         sock.listen(backlog)
     except OSError as exc:
@@ -55,7 +58,7 @@ def bind_socket(address: str, backlog: int) -> socket.socket:
     return sock
 
 
-def _bind_tcp(address: str) -> socket.socket:
+def _bind_tcp(address: str, reuse_port: bool) -> socket.socket:
     host, sep, port_text = address.rpartition(":")
     if not sep or not port_text.isdigit():
         raise ConfigError(f"bind {address!r}: expected HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N")
@@ -70,6 +73,8 @@ def _bind_tcp(address: str) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(sockaddr)

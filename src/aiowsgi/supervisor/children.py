@@ -18,9 +18,15 @@ from ..config import Config, config_to_argv
 
 
 def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socket]) -> list[str]:
-    """argv for one plain server process (no supervisor of its own) on the inherited `sockets`."""
+    """argv for one plain server process (no supervisor of its own) on the inherited `sockets`.
+
+    What makes it a child is spelled out even where it is the default, so that an AIOWSGI_* variable in
+    the environment cannot turn the child into a supervisor (a flag wins over the environment); the pid
+    file is the supervisor's.
+    """
     child = config.replace(bind=tuple(f"fd://{sock.fileno()}" for sock in sockets), workers=1, reload=False)
-    return [sys.executable, "-m", "aiowsgi", app_spec, *config_to_argv(child)]
+    pinned = ["--workers", "1", "--no-reload", "--pid", ""]
+    return [sys.executable, "-m", "aiowsgi", app_spec, *config_to_argv(child.replace(pid="")), *pinned]
 
 
 def start_server_process(

@@ -1,0 +1,438 @@
+"""--workers N: a supervisor process that keeps N server processes running on the sockets it holds.
+
+Theory of operation
+-------------------
+The supervisor binds the listening sockets once and keeps them open for its whole life; every worker is a
+fresh `python -m aiowsgi` (children.start_server_process) serving those same sockets, with its own event
+loop and thread pool. The kernel queues new connections on the shared socket and whichever worker accepts
+first serves them, so a worker that stops accepting (stopping, or dead) leaves its share to the others and
+the port never closes. The supervisor never imports the application: each worker loads it anew, which is
+what lets HUP deploy new code, and what keeps a crash in the application out of the supervisor.
+
+Each worker gets one end of a socketpair (server.SupervisorLink) and writes newline-ended words on it:
+`ready` once it is serving, `beat` every second or so from a timer on its event loop, `retire` when it has
+taken --max-requests requests. The supervisor never writes; when it dies, the workers see end of file and
+stop gracefully. A worker's state is one of:
+
+    STARTING --ready--> READY --(stop: SIGTERM)--> STOPPING --exit--> gone
+        \\_______________________________________________/
+                 exit or kill: replaced by manage()
+
+and, separately, `superseded`: the worker is still serving, but is to be replaced (HUP marks every worker,
+`retire` marks one). Superseded workers do not count toward the target; once the workers that do count
+are all READY and as many as the target, the superseded ones are stopped. That one rule gives both the
+zero-downtime reload (new workers start and accept first, then the old ones drain) and the --max-requests
+recycling (a replacement takes over before the old worker leaves), without a failed request.
+
+The supervisor loop is boring on purpose (gunicorn's Arbiter is the model; the code is our own):
+  - a signal handler only records the signal; `signal.set_wakeup_fd` wakes the loop;
+  - the loop waits in `selectors` on the wake-up socket and the workers' channels, with a timeout that is
+    the nearest deadline (a heartbeat due, a graceful stop running out, a back-off ending), never polling;
+  - then, in order: dispatch each recorded signal to `handle_<name>`, reap workers that exited, kill
+    workers that are silent past --timeout or stopping past --graceful-timeout, and `manage()` the
+    count: start the missing, stop the extra, stop the superseded once their replacements are ready.
+
+Rules:
+  1. Only the loop changes state; signal handlers and workers only send it facts.
+  2. A worker that exits before it is ready is a start-up failure. If no worker has ever been ready, the
+     application cannot start at all (an import error, say): stop and exit with the worker's status,
+     after one clear message, rather than restart it in a storm. Once the server has served, the failures
+     (new code deployed with HUP, or a dependency gone) are retried one worker at a time with exponential
+     back-off, and the workers still running keep serving meanwhile.
+  3. A worker that dies after it was ready (crash, OOM kill, SIGKILL) is replaced at once.
+  4. A stopping worker is never waited for longer than --graceful-timeout plus a margin: then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+from ..config import Config
+from ..server import SUPERVISOR_FD_ENV, pid_file
+from ..sockets import bind_all, describe, unix_socket_paths
+from .children import start_server_process
+
+error_log = logging.getLogger("aiowsgi.error")
+
+# A worker told to stop gets --graceful-timeout, and this much more to close down, before SIGKILL.
+STOP_MARGIN = 5.0
+# Start-up failures after the server has served: wait BACKOFF * 2**(n-1) seconds, at most MAX_BACKOFF.
+BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+# The loop wakes at least this often even with nothing due, as a backstop for a lost wake-up.
+MAX_WAIT = 1.0
+
+HANDLED_SIGNALS = (
+    signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD,
+)  # fmt: skip
+
+
+def run_workers(app_spec: str, config: Config) -> int:
+    """Bind, run `config.workers` server processes until SIGTERM/SIGINT, and return the exit status."""
+    sockets = bind_all(config)
+    try:
+        with pid_file(config.pid):
+            return Supervisor(app_spec, config, sockets).run()
+    finally:
+        for path in unix_socket_paths(config):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        for sock in sockets:
+            sock.close()
+
+
+class WorkerState(enum.Enum):
+    STARTING = "starting"
+    READY = "ready"
+    STOPPING = "stopping"
+
+
+@dataclass(eq=False)
+class Worker:
+    proc: subprocess.Popen[bytes]
+    channel: socket.socket  # the supervisor's end of the worker's SupervisorLink
+    started: float
+    last_heard: float
+    state: WorkerState = WorkerState.STARTING
+    superseded: bool = False  # to be stopped once enough replacements are ready (HUP, --max-requests)
+    was_ready: bool = False
+    kill_at: float = math.inf  # STOPPING: SIGKILL at this time
+    timed_out: bool = False  # killed for --timeout
+    unread: bytes = b""  # a partial message
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+class Supervisor:
+    """Keeps `config.workers` server processes running on `sockets`; see the module docstring."""
+
+    def __init__(self, app_spec: str, config: Config, sockets: list[socket.socket]) -> None:
+        self.app_spec = app_spec
+        self.config = config
+        self.sockets = sockets
+        # Each worker is a plain server on the inherited sockets; the pid file is ours alone.
+        self.worker_config = config.replace(pid="")
+        self.target = config.workers
+        self.workers: dict[int, Worker] = {}
+        self.signals: list[int] = []
+        self.selector = selectors.DefaultSelector()
+        self.stopping = False
+        self.forced = False
+        self.ever_ready = False
+        self.failures = 0  # workers in a row that exited before they were ready
+        self.spawn_after = 0.0
+        self.exit_status = 0
+        self.wake_read, self.wake_write = socket.socketpair()
+
+    # The loop --------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.wake_read.setblocking(False)
+        self.wake_write.setblocking(False)
+        self.selector.register(self.wake_read, selectors.EVENT_READ, None)
+        previous = {signum: signal.signal(signum, self._record_signal) for signum in HANDLED_SIGNALS}
+        previous_wakeup = signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
+        try:
+            error_log.info(
+                "aiowsgi supervisor (pid %d): starting %d workers on %s; TERM/INT stop, HUP reloads, "
+                "TTIN/TTOU add or remove a worker",
+                os.getpid(), self.target, ", ".join(describe(sock) for sock in self.sockets),
+            )  # fmt: skip
+            self.manage()
+            while self.workers or not self.stopping:
+                self.wait()
+                self.dispatch_signals()
+                self.reap()
+                self.murder()
+                self.manage()
+        finally:
+            signal.set_wakeup_fd(previous_wakeup)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            for worker in self.workers.values():  # only after an unexpected error: do not leave orphans
+                worker.proc.kill()
+                worker.proc.wait()
+            self.selector.close()
+            self.wake_read.close()
+            self.wake_write.close()
+        error_log.info("supervisor stopped")
+        return 1 if self.forced else self.exit_status
+
+    def _record_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signals.append(signum)
+
+    def wait(self) -> None:
+        """Sleep until a signal, a worker's message, or the nearest deadline; read what arrived."""
+        now = time.monotonic()
+        timeout = max(0.0, min(self.next_deadline(now) - now, MAX_WAIT))
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                try:
+                    while self.wake_read.recv(256):
+                        pass
+                except BlockingIOError:
+                    pass  # drained: the signals themselves are in self.signals
+            else:
+                self.read(key.data)
+
+    def next_deadline(self, now: float) -> float:
+        deadline = now + MAX_WAIT
+        for worker in self.workers.values():
+            if worker.state is WorkerState.STOPPING:
+                deadline = min(deadline, worker.kill_at)
+            else:
+                deadline = min(deadline, worker.last_heard + self.config.timeout)
+        if self.spawn_after > now:
+            deadline = min(deadline, self.spawn_after)
+        return deadline
+
+    def read(self, worker: Worker) -> None:
+        try:
+            data = worker.channel.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the worker has exited or is exiting; reap() will see it
+            self.selector.unregister(worker.channel)
+            return
+        worker.last_heard = time.monotonic()
+        *messages, worker.unread = (worker.unread + data).split(b"\n")
+        for message in messages:
+            if message == b"ready":
+                self.on_ready(worker)
+            elif message == b"retire":
+                self.on_retire(worker)
+
+    def on_ready(self, worker: Worker) -> None:
+        worker.was_ready = True
+        self.ever_ready = True
+        self.failures = 0
+        if worker.state is WorkerState.STARTING:
+            worker.state = WorkerState.READY
+            error_log.debug("worker %d ready", worker.pid)
+
+    def on_retire(self, worker: Worker) -> None:
+        if worker.state is not WorkerState.STOPPING and not worker.superseded:
+            worker.superseded = True
+            error_log.info("worker %d has served --max-requests: starting its replacement", worker.pid)
+
+    # Signals: recorded by the handler, acted on here -----------------------------------------------
+
+    def dispatch_signals(self) -> None:
+        while self.signals:
+            signum = self.signals.pop(0)
+            name = signal.Signals(signum).name[3:].lower()
+            getattr(self, f"handle_{name}")()
+
+    def handle_chld(self) -> None:
+        pass  # reap() runs after every wake-up
+
+    def handle_term(self) -> None:
+        if not self.stopping:
+            self.stop_all("received SIGTERM")
+
+    def handle_int(self) -> None:
+        if not self.stopping:
+            self.stop_all("received SIGINT")
+            return
+        error_log.warning("second interrupt: stopping every worker now")
+        self.forced = True
+        deadline = time.monotonic() + 1.0
+        for worker in self.workers.values():
+            # A second SIGINT makes a server cut its connections and exit at once; SIGKILL backs it up.
+            worker.kill_at = min(worker.kill_at, deadline)
+            self._signal(worker, signal.SIGINT)
+
+    def handle_hup(self) -> None:
+        if self.stopping:
+            return
+        old = [w for w in self.workers.values() if w.state is not WorkerState.STOPPING]
+        for worker in old:
+            worker.superseded = True
+        error_log.info(
+            "received SIGHUP: starting %d new workers; the %d old ones stop once the new ones are ready",
+            self.target, len(old),
+        )  # fmt: skip
+
+    def handle_ttin(self) -> None:
+        if not self.stopping:
+            self.target += 1
+            error_log.info("received SIGTTIN: %d workers", self.target)
+
+    def handle_ttou(self) -> None:
+        if self.stopping:
+            return
+        if self.target == 1:
+            error_log.info("received SIGTTOU: already down to one worker")
+            return
+        self.target -= 1
+        error_log.info("received SIGTTOU: %d workers", self.target)
+
+    # Workers ----------------------------------------------------------------------------------------
+
+    def spawn(self) -> None:
+        mine, theirs = socket.socketpair()
+        mine.setblocking(False)
+        try:
+            proc = start_server_process(
+                self.app_spec,
+                self.worker_config,
+                self.sockets,
+                env={SUPERVISOR_FD_ENV: str(theirs.fileno())},
+                pass_fds=[theirs.fileno()],
+            )
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        now = time.monotonic()
+        worker = Worker(proc, mine, started=now, last_heard=now)
+        self.workers[proc.pid] = worker
+        self.selector.register(mine, selectors.EVENT_READ, worker)
+        error_log.debug("started worker %d", proc.pid)
+
+    def stop(self, worker: Worker, why: str) -> None:
+        """Ask a worker to finish its requests in flight and exit (SIGTERM), within the graceful timeout."""
+        if worker.state is WorkerState.STOPPING:
+            return
+        worker.state = WorkerState.STOPPING
+        worker.kill_at = time.monotonic() + self.config.graceful_timeout + STOP_MARGIN
+        error_log.info("stopping worker %d (%s)", worker.pid, why)
+        self._signal(worker, signal.SIGTERM)
+
+    def stop_all(self, why: str) -> None:
+        self.stopping = True
+        error_log.info(
+            "%s: stopping %d workers gracefully (--graceful-timeout %gs)",
+            why, len(self.workers), self.config.graceful_timeout,
+        )  # fmt: skip
+        for worker in self.workers.values():
+            if worker.state is not WorkerState.STOPPING:
+                worker.state = WorkerState.STOPPING
+                worker.kill_at = time.monotonic() + self.config.graceful_timeout + STOP_MARGIN
+                self._signal(worker, signal.SIGTERM)
+
+    def _signal(self, worker: Worker, signum: int) -> None:
+        try:
+            os.kill(worker.pid, signum)
+        except ProcessLookupError:
+            pass  # it has exited already; reap() will see it
+
+    def reap(self) -> None:
+        for worker in list(self.workers.values()):
+            status = worker.proc.poll()
+            if status is None:
+                continue
+            del self.workers[worker.pid]
+            if worker.channel.fileno() in self.selector.get_map():
+                self.selector.unregister(worker.channel)
+            worker.channel.close()
+            self.on_exit(worker, status)
+
+    def on_exit(self, worker: Worker, status: int) -> None:
+        how = (
+            f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
+        )
+        if worker.state is WorkerState.STOPPING and not worker.timed_out:
+            error_log.info("worker %d stopped", worker.pid)
+        elif not worker.was_ready:
+            self.on_start_failure(worker, how, status)
+        elif not self.stopping:
+            error_log.error("worker %d %s; starting a replacement", worker.pid, how)
+
+    def on_start_failure(self, worker: Worker, how: str, status: int) -> None:
+        self.failures += 1
+        if self.stopping:
+            return
+        if not self.ever_ready:
+            error_log.error(
+                "worker %d %s before it could serve, so the application cannot start (see the error "
+                "above); stopping, rather than restarting workers that would fail the same way",
+                worker.pid, how,
+            )  # fmt: skip
+            self.exit_status = status if status > 0 else 1
+            self.stop_all("no worker can start")
+            return
+        delay = min(MAX_BACKOFF, BACKOFF * 2 ** (self.failures - 1))
+        self.spawn_after = time.monotonic() + delay
+        error_log.error(
+            "worker %d %s before it could serve (%d in a row; see the error above); trying again in "
+            "%.1fs, while the running workers keep serving",
+            worker.pid, how, self.failures, delay,
+        )  # fmt: skip
+
+    def murder(self) -> None:
+        """SIGKILL the workers silent past --timeout, and the stopping ones past their graceful time."""
+        now = time.monotonic()
+        for worker in self.workers.values():
+            if worker.state is WorkerState.STOPPING:
+                if now >= worker.kill_at:
+                    error_log.error(
+                        "worker %d did not stop within --graceful-timeout (%gs); killing it",
+                        worker.pid, self.config.graceful_timeout,
+                    )  # fmt: skip
+                    worker.kill_at = math.inf
+                    worker.proc.kill()
+                continue
+            silent = now - worker.last_heard
+            if silent <= self.config.timeout:
+                continue
+            if worker.state is WorkerState.STARTING:
+                error_log.error(
+                    "worker %d did not start within --timeout (%gs); killing it",
+                    worker.pid,
+                    self.config.timeout,
+                )
+            else:
+                error_log.error(
+                    "worker %d: its event loop has been blocked for %.1fs (--timeout %gs); killing it and "
+                    "starting a replacement",
+                    worker.pid, silent, self.config.timeout,
+                )  # fmt: skip
+            worker.state = WorkerState.STOPPING
+            worker.timed_out = True
+            worker.proc.kill()
+
+    def manage(self) -> None:
+        """Start the missing workers, stop the extra ones, and the superseded ones once replaced."""
+        if self.stopping:
+            return
+        live = [w for w in self.workers.values() if w.state is not WorkerState.STOPPING]
+        counted = [w for w in live if not w.superseded]
+        excess = len(counted) - self.target
+        if excess > 0:
+            # The ones still starting first, then the oldest.
+            extra = sorted(counted, key=lambda w: (w.state is WorkerState.READY, w.started))[:excess]
+            for worker in extra:
+                self.stop(worker, "one worker fewer")
+            counted = [w for w in counted if w not in extra]
+        missing = self.target - len(counted)
+        if missing > 0 and time.monotonic() >= self.spawn_after:
+            if self.failures:
+                # Recovering from start-up failures: one worker at a time, and only one trying at once.
+                if not any(w.state is WorkerState.STARTING for w in counted):
+                    self.spawn()
+            else:
+                for _ in range(missing):
+                    self.spawn()
+            return
+        if missing <= 0 and all(w.state is WorkerState.READY for w in counted):
+            for worker in live:
+                if worker.superseded:
+                    self.stop(worker, "replaced by a new worker")
