@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .trusted import TrustedProxies
 
 ENV_PREFIX = "AIOWSGI_"
 
@@ -55,6 +57,18 @@ def _parse_bool(text: str) -> bool:
 
 def _parse_binds(text: str) -> tuple[str, ...]:
     return tuple(text.split())
+
+
+def _parse_list(text: str) -> tuple[str, ...]:
+    return tuple(item for item in re.split(r"[,\s]+", text) if item)
+
+
+def _valid_proxies(value: Any) -> str | None:
+    try:
+        TrustedProxies(value)
+    except ValueError as exc:
+        return f"is not a list of addresses, CIDR ranges, 'unix' or '*': {exc}"
+    return None
 
 
 def _at_least(minimum: float) -> Callable[[Any], str | None]:
@@ -165,6 +179,19 @@ class Config:
         section=_APP,
         help="SCRIPT_NAME for every request, for an application mounted below a URL prefix; a request "
         "path that starts with it has it removed from PATH_INFO.",
+    )
+    forwarded_allow_ips: tuple[str, ...] = _option(
+        ("127.0.0.1", "unix"),
+        section=_APP,
+        parse=_parse_list,
+        check=_valid_proxies,
+        repeatable=True,
+        metavar="ADDRESSES",
+        help="Proxies whose Forwarded and X-Forwarded-For/-Proto/-Host/-Port/-Prefix headers set "
+        "REMOTE_ADDR, wsgi.url_scheme, HTTP_HOST, SERVER_PORT and SCRIPT_NAME: addresses and CIDR ranges, "
+        "'unix' for unix-socket peers, '*' for any (only behind a proxy that sets every one of them). "
+        "Comma-separated or repeated; from any other peer the headers are left as they are and never "
+        "believed. Gunicorn's and Uvicorn's default (the local proxy).",
     )
 
     # HTTP and limits

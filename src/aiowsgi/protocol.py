@@ -32,6 +32,7 @@ from .errors import ProtocolError
 from .http.connection import ReadState, RequestLimits, ServerConnection
 from .http.events import BodyChunk, EndOfRequest, RequestHead
 from .http.writer import CONTINUE_RESPONSE, error_response
+from .trusted import TrustedProxies
 from .wsgi.environ import request_environ, server_environ
 from .wsgi.response import file_wrapper, run_application
 
@@ -68,9 +69,11 @@ class ServerState:
     all_closed: asyncio.Event = field(default_factory=asyncio.Event)
     overload: OverloadLog = field(default_factory=OverloadLog)
     environ: Environ = field(default_factory=dict)  # what every request's environ starts from
+    proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies(()))
 
     def __post_init__(self) -> None:
         self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
+        self.proxies = TrustedProxies(self.config.forwarded_allow_ips)
 
 
 class Wait(enum.Enum):
@@ -599,7 +602,7 @@ def _serve(
             channel.finish(error_response(503, state.config.server_header), keep_alive=False)
             return
         environ = request_environ(
-            state.environ, sockname, peername, exchange.head, body.as_stream(), body.size
+            state.environ, sockname, peername, exchange.head, body.as_stream(), body.size, state.proxies
         )
         run_application(
             state.app,

@@ -15,6 +15,7 @@ LAYERS: dict[str, float] = {
     "__about__": 0,
     "errors": 0,
     "_types": 0,
+    "trusted": 0.5,
     "config": 1,
     "buffers": 1,
     "http": 2,

@@ -15,6 +15,8 @@ from urllib.parse import unquote_to_bytes
 
 from .._types import Environ
 from ..http.events import RequestHead
+from ..trusted import TrustedProxies
+from .proxy import apply_proxy_headers
 
 # Header name -> environ key (None: dropped). A name containing "_" is dropped so that it cannot pose as
 # the "-" spelling of the same name (Foo_Bar vs Foo-Bar both map to HTTP_FOO_BAR). Bounded, because the
@@ -55,9 +57,16 @@ def server_environ(url_scheme: str, root_path: str, file_wrapper: Callable[..., 
 
 
 def request_environ(
-    base: Environ, sockname: Any, peername: Any, head: RequestHead, body: BinaryIO, body_size: int
+    base: Environ,
+    sockname: Any,
+    peername: Any,
+    head: RequestHead,
+    body: BinaryIO,
+    body_size: int,
+    proxies: TrustedProxies,
 ) -> Environ:
-    """The environ for one request: the server's keys, the connection's addresses, the request's keys.
+    """The environ for one request: the server's keys, the connection's addresses, the request's keys,
+    and what a trusted proxy's headers say about the client.
 
     `sockname` and `peername` are the transport's; they are (host, port, ...) tuples on TCP.
     """
@@ -103,7 +112,21 @@ def request_environ(
         # known length, as if the client had sent Content-Length.
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["CONTENT_LENGTH"] = str(body_size)
+    if _has_proxy_headers(environ) and proxies.trusts_peer(peername):
+        apply_proxy_headers(environ, proxies)
     return environ
+
+
+def _has_proxy_headers(environ: Environ) -> bool:
+    # Spelled out: a handful of dict lookups is the cheapest test on a path every request takes.
+    return (
+        "HTTP_X_FORWARDED_FOR" in environ
+        or "HTTP_X_FORWARDED_PROTO" in environ
+        or "HTTP_FORWARDED" in environ
+        or "HTTP_X_FORWARDED_HOST" in environ
+        or "HTTP_X_FORWARDED_PORT" in environ
+        or "HTTP_X_FORWARDED_PREFIX" in environ
+    )
 
 
 def _absolute_to_origin(target: bytes, environ: Environ) -> bytes:
