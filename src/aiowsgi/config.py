@@ -40,6 +40,7 @@ class OptionSpec:
     check: Callable[[Any], str | None] | None = None
     metavar: str | None = None
     repeatable: bool = False
+    secret: bool = False  # never put on a command line (supervisors pass it to children in the environment)
 
 
 def _option(default: Any, **spec: Any) -> Any:
@@ -94,6 +95,7 @@ _HTTP = "HTTP and limits"
 _TIME = "Timeouts"
 _LOG = "Logging"
 _PROCESSES = "Processes"
+_TLS = "TLS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +347,44 @@ class Config:
         help="On shutdown, seconds to let requests in flight finish before their connections are cut.",
     )
 
+    # TLS
+    ssl_certfile: str = _option(
+        "",
+        section=_TLS,
+        metavar="FILE",
+        help="Serve HTTPS with this certificate chain (PEM); wsgi.url_scheme is then https. TLS 1.2 is the "
+        "minimum; the ciphers are Python's defaults unless --ssl-ciphers says otherwise.",
+    )
+    ssl_keyfile: str = _option(
+        "", section=_TLS, metavar="FILE", help="The private key of --ssl-certfile, if not in that file."
+    )
+    ssl_keyfile_password: str = _option(
+        "",
+        section=_TLS,
+        secret=True,
+        metavar="PASSWORD",
+        help="The password of an encrypted --ssl-keyfile. Prefer the environment variable to the flag, "
+        "which other users can read in the process list.",
+    )
+    ssl_ca_certs: str = _option(
+        "",
+        section=_TLS,
+        metavar="FILE",
+        help="Certificate authorities (PEM) that client certificates are checked against.",
+    )
+    ssl_cert_reqs: str = _option(
+        "none",
+        section=_TLS,
+        choices=("none", "optional", "required"),
+        help="Whether clients must present a certificate signed by --ssl-ca-certs.",
+    )
+    ssl_ciphers: str = _option(
+        "",
+        section=_TLS,
+        metavar="CIPHERS",
+        help="OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed).",
+    )
+
     # Processes
     workers: int = _option(
         1,
@@ -550,7 +590,7 @@ def config_to_argv(config: Config) -> list[str]:
     argv: list[str] = []
     for f in option_fields():
         value = getattr(config, f.name)
-        if value == f.default:
+        if value == f.default or spec_of(f).secret:
             continue
         flag = flags_of(f)[0]
         if isinstance(value, bool):
@@ -561,6 +601,15 @@ def config_to_argv(config: Config) -> list[str]:
         else:
             argv += [flag, str(value)]
     return argv
+
+
+def config_secret_env(config: Config) -> dict[str, str]:
+    """The secret options that are set, as AIOWSGI_<NAME> variables: how they reach child processes."""
+    return {
+        env_name(f): str(getattr(config, f.name))
+        for f in option_fields()
+        if spec_of(f).secret and getattr(config, f.name) != f.default
+    }
 
 
 def config_from_kwargs(options: Mapping[str, Any], base: Config | None = None) -> Config:

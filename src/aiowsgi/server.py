@@ -32,6 +32,7 @@ from .http.parser import HeadLimits, resolve_parser_name
 from .loops import loop_factory, loop_name
 from .protocol import HttpProtocol, ServerState, describe_job
 from .sockets import bind_all, describe, unix_socket_paths
+from .tls import server_ssl_context
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -89,6 +90,7 @@ class Server:
         config = self.config
         loop = asyncio.get_running_loop()
         parser_name = resolve_parser_name(config.http)
+        ssl_context = server_ssl_context(config)
         limits = RequestLimits(
             head=HeadLimits(
                 request_line=config.limit_request_line,
@@ -110,8 +112,15 @@ class Server:
             on_job_limit=self.max_requests_reached.set,
             watch=config.request_warn_timeout > 0,
         )
+        scheme = "https" if ssl_context else "http"
         state = ServerState(
-            app=self.app, config=config, pool=pool, loop=loop, parser_name=parser_name, limits=limits
+            app=self.app,
+            config=config,
+            pool=pool,
+            loop=loop,
+            parser_name=parser_name,
+            limits=limits,
+            url_scheme=scheme,
         )
         state.all_closed.set()
         pool.start()
@@ -120,7 +129,11 @@ class Server:
         try:
             for sock in sockets:
                 server = await loop.create_server(
-                    lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, start_serving=False
+                    lambda: HttpProtocol(state),
+                    sock=sock,
+                    backlog=config.backlog,
+                    ssl=ssl_context,
+                    start_serving=False,
                 )
                 self._servers.append(server)
             for server in self._servers:
@@ -135,7 +148,7 @@ class Server:
         error_log.info(
             "aiowsgi %s listening on %s (parser %s, loop %s, %d threads)",
             __version__,
-            ", ".join(describe(sock) for sock in sockets),
+            ", ".join(describe(sock, scheme) for sock in sockets),
             parser_name,
             loop_name(loop),
             config.threads,

@@ -24,6 +24,7 @@ LAYERS: dict[str, float] = {
     "protocol": 5,
     "loops": 6,
     "sockets": 6,
+    "tls": 6,
     "app_loader": 6,
     "logs": 6,
     "server": 6.5,

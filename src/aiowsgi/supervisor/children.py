@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..config import Config, config_to_argv
+from ..config import Config, config_secret_env, config_to_argv
 
 
 def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socket]) -> list[str]:
@@ -40,7 +40,7 @@ def start_server_process(
     fds = [sock.fileno() for sock in sockets]
     for sock in sockets:
         sock.set_inheritable(True)
-    environment = {**os.environ, **(env or {})}
+    environment = {**os.environ, **config_secret_env(config), **(env or {})}
     return subprocess.Popen(
         server_command(app_spec, config, sockets), pass_fds=[*fds, *pass_fds], env=environment
     )

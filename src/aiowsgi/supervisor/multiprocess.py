@@ -60,6 +60,7 @@ from types import FrameType
 from ..config import Config
 from ..server import SUPERVISOR_FD_ENV, pid_file
 from ..sockets import bind_all, describe, unix_socket_paths
+from ..tls import server_ssl_context
 from .children import start_server_process
 
 error_log = logging.getLogger("aiowsgi.error")
@@ -79,6 +80,7 @@ HANDLED_SIGNALS = (
 
 def run_workers(app_spec: str, config: Config) -> int:
     """Bind, run `config.workers` server processes until SIGTERM/SIGINT, and return the exit status."""
+    server_ssl_context(config)  # a bad certificate is one error here, not every worker failing to start
     sockets = bind_all(config)
     try:
         with pid_file(config.pid):

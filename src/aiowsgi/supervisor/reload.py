@@ -45,6 +45,7 @@ from .._types import Environ, StartResponse, WSGIApp
 from ..config import Config
 from ..errors import AppLoadError, ConfigError
 from ..sockets import bind_all, describe, unix_socket_paths
+from ..tls import server_ssl_context
 from .children import start_server_process
 
 error_log = logging.getLogger("aiowsgi.error")
@@ -71,6 +72,7 @@ def run_reloader(app_spec: str, config: Config) -> int:
     is not a directory.
     """
     file_filter = FileFilter.from_config(config)
+    server_ssl_context(config)  # a bad certificate is one error here, not a child failing at every change
     sockets = bind_all(config)
     try:
         reloader = Reloader(app_spec, config, sockets, file_filter)
