@@ -23,6 +23,7 @@ from .config import (
 from .errors import AppLoadError, ConfigError
 from .logs import configure_logging
 from .server import run
+from .sockets import systemd_binds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"aiowsgi: error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
+    activated = systemd_binds(os.environ)
+    if activated and not config.bind:
+        config = config.replace(bind=activated)
     configure_logging(config.log_level, config.access_log)
     try:
         if config.reload:

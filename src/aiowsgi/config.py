@@ -60,6 +60,16 @@ def _parse_binds(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+def _octal_or_empty(value: Any) -> str | None:
+    if value == "":
+        return None
+    try:
+        mask = int(value, 8)
+    except ValueError:
+        return "is not an octal umask such as 007 or 0117"
+    return None if 0 <= mask <= 0o777 else "is not an octal umask from 000 to 777"
+
+
 def _parse_list(text: str) -> tuple[str, ...]:
     return tuple(item for item in re.split(r"[,\s]+", text) if item)
 
@@ -121,6 +131,14 @@ class Config:
         help="Listen on ADDRESS instead of --host/--port; repeat for several. Forms: HOST:PORT, "
         "[IPV6]:PORT, unix:PATH, fd://N. In the environment variable, separate addresses with spaces.",
     )
+    umask: str = _option(
+        "",
+        section=_SERVER,
+        check=_octal_or_empty,
+        metavar="OCTAL",
+        help="Umask for the unix socket files of --bind unix:PATH, e.g. 007 to let only the owner and its "
+        "group (a proxy's, say) connect. Empty: the process's own umask.",
+    )
     backlog: int = _option(
         2048,
         section=_SERVER,
@@ -137,6 +155,16 @@ class Config:
         "the proxy in front) learns of the overload in one round trip instead of waiting in the kernel's "
         "queue. An idle connection costs a few KiB, so the default costs tens of MiB at most. 0: no limit. "
         "The command line raises the process's open-file limit to fit, where the hard limit allows.",
+    )
+    proxy_protocol: bool = _option(
+        False,
+        section=_SERVER,
+        parse=_parse_bool,
+        help="Expect a PROXY protocol header (v1 or v2, as HAProxy's send-proxy/send-proxy-v2 and AWS NLB "
+        "send it) at the start of each connection from a --forwarded-allow-ips peer, and take the client's "
+        "address from it (REMOTE_ADDR, REMOTE_PORT; SERVER_NAME, SERVER_PORT from the address the client "
+        "connected to). A trusted peer that sends none, or a malformed one, is disconnected, and so is "
+        "any other peer that sends one; other peers' plain requests are served as usual.",
     )
 
     # Application
@@ -203,6 +231,14 @@ class Config:
         choices=("auto", "httptools", "h11"),
         help="HTTP/1.1 parser: httptools (fast, C) or h11 (pure Python); auto picks httptools when it "
         "is installed.",
+    )
+    protocol: str = _option(
+        "http",
+        section=_HTTP,
+        choices=("http", "uwsgi"),
+        help="What the listeners speak: http, or uwsgi for nginx's uwsgi_pass (one request per connection; "
+        "the environ comes from the front end's variables, which are trusted, so only the front end may "
+        "reach the port). The same limits and timeouts apply to both.",
     )
     loop: str = _option(
         "auto",

@@ -7,6 +7,7 @@ import errno
 import os
 import socket
 import stat
+from collections.abc import MutableMapping
 
 from .config import Config
 from .errors import ConfigError
@@ -25,7 +26,7 @@ def bind_all(config: Config) -> list[socket.socket]:
     sockets: list[socket.socket] = []
     try:
         for address in bind_addresses(config):
-            sockets.append(bind_socket(address, config.backlog, config.reuse_port))
+            sockets.append(bind_socket(address, config.backlog, config.reuse_port, config.umask))
     except BaseException:
         for sock in sockets:
             sock.close()
@@ -38,13 +39,14 @@ def unix_socket_paths(config: Config) -> list[str]:
     return [address[5:] for address in bind_addresses(config) if address.startswith("unix:")]
 
 
-def bind_socket(address: str, backlog: int, reuse_port: bool = False) -> socket.socket:
+def bind_socket(address: str, backlog: int, reuse_port: bool = False, umask: str = "") -> socket.socket:
     """A bound, listening, non-blocking socket for one address, or ConfigError/OSError saying why not.
 
-    `reuse_port` sets SO_REUSEPORT on a TCP socket (--reuse-port).
+    `reuse_port` sets SO_REUSEPORT on a TCP socket (--reuse-port); `umask` (octal) applies to the file of
+    a unix socket (--umask).
     """
     if address.startswith("unix:"):
-        sock = _bind_unix(address[5:])
+        sock = _bind_unix(address[5:], umask)
     elif address.startswith("fd://"):
         sock = _inherit_fd(address)
     else:
@@ -76,7 +78,9 @@ def _bind_tcp(address: str, reuse_port: bool) -> socket.socket:
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            # [::] is the dual-stack address: it takes IPv4 clients too (as ::ffff:a.b.c.d). Any other
+            # IPv6 address is IPv6 only, so that [::1]:P and 127.0.0.1:P can both be bound.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if sockaddr[0] == "::" else 1)
         sock.bind(sockaddr)
     except OSError as exc:
         sock.close()
@@ -98,15 +102,37 @@ def _inherit_fd(address: str) -> socket.socket:
         ) from None
 
 
-def _bind_unix(path: str) -> socket.socket:
+def _bind_unix(path: str, umask: str) -> socket.socket:
     _remove_stale_unix_socket(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # bind() creates the file with the process's umask; there is no other moment to choose its mode.
+    previous = os.umask(int(umask, 8)) if umask else None
     try:
         sock.bind(path)
     except OSError as exc:
         sock.close()
         raise OSError(exc.errno, f"cannot listen on unix:{path}: {exc.strerror}") from None
+    finally:
+        if previous is not None:
+            os.umask(previous)
     return sock
+
+
+def systemd_binds(environ: MutableMapping[str, str]) -> tuple[str, ...]:
+    """fd:// binds for the sockets systemd passed to this process (socket activation), or ().
+
+    systemd sets LISTEN_PID and LISTEN_FDS and passes the sockets from descriptor 3 on (sd_listen_fds(3));
+    the variables are removed, as sd_listen_fds does, so that children do not take them for theirs.
+    """
+    if environ.get("LISTEN_PID") != str(os.getpid()):
+        return ()
+    count = environ.get("LISTEN_FDS", "")
+    environ.pop("LISTEN_PID", None)
+    environ.pop("LISTEN_FDS", None)
+    environ.pop("LISTEN_FDNAMES", None)
+    if not count.isdigit():
+        return ()
+    return tuple(f"fd://{3 + index}" for index in range(int(count)))
 
 
 def _remove_stale_unix_socket(path: str) -> None:
