@@ -31,6 +31,8 @@ from .config import Config
 from .errors import ProtocolError
 from .http.connection import ReadState, RequestLimits, ServerConnection
 from .http.events import BodyChunk, EndOfRequest, RequestHead
+from .http.proxy_protocol import NEED_MORE, parse_proxy_header, signature
+from .http.uwsgi import UwsgiConnection
 from .http.writer import CONTINUE_RESPONSE, error_response
 from .trusted import TrustedProxies
 from .wsgi.environ import request_environ, server_environ
@@ -97,6 +99,7 @@ class HttpProtocol(asyncio.Protocol):
         "_receiving", "_pipeline", "_channel", "_reading", "_writable", "_eof", "_closed",
         "_spill", "_close_after_drain", "_file_task", "_after_file", "_wait", "_deadline", "_head_started",
         "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_out", "_send_mark", "_unparsed",
+        "_preamble",
     )  # fmt: skip
 
     def __init__(self, state: ServerState) -> None:
@@ -104,7 +107,12 @@ class HttpProtocol(asyncio.Protocol):
         self._loop = state.loop
         self._config = state.config
         self.transport: asyncio.Transport | None = None
-        self._conn = ServerConnection(state.parser_name, state.limits)
+        # uwsgi (--protocol) gives the same events, so everything past this point serves both.
+        self._conn: ServerConnection | UwsgiConnection = (
+            UwsgiConnection(state.limits)
+            if self._config.protocol == "uwsgi"
+            else ServerConnection(state.parser_name, state.limits)
+        )
         self._sockname: Any = None
         self._peername: Any = None
         self._receiving: Exchange | None = None
@@ -130,6 +138,7 @@ class HttpProtocol(asyncio.Protocol):
         self._bytes_out = 0  # response bytes given to the transport
         self._send_mark = 0  # bytes the transport had sent on when the send timer was last armed
         self._unparsed = b""  # read but held back while the pipeline is full
+        self._preamble: bytes | None = None  # --proxy-protocol: the start of the connection, until decided
 
     # asyncio callbacks ---------------------------------------------------------------------------
 
@@ -147,10 +156,16 @@ class HttpProtocol(asyncio.Protocol):
             self._refuse_for_overload(f"{limit} connections open", self._state.pool.waiting)
             return
         self._await(Wait.NEXT_REQUEST, self._loop.time() + self._config.keep_alive_timeout)
+        if self._config.proxy_protocol:
+            self._expect_proxy_header()
         if self._state.draining:
             self.shutdown()
 
     def data_received(self, data: bytes) -> None:
+        if self._preamble is not None:
+            data = self._read_proxy_header(data)
+            if not data:
+                return
         if len(data) <= READ_AHEAD_SLICE:
             self._receive(data)
             return
@@ -245,6 +260,60 @@ class HttpProtocol(asyncio.Protocol):
         """The client, for log lines."""
         client = self._peername
         return f"{client[0]}:{client[1]}" if isinstance(client, tuple) else "unix"
+
+    # The PROXY protocol (--proxy-protocol) ---------------------------------------------------------
+
+    def _expect_proxy_header(self) -> None:
+        """Hold the connection's first bytes back from HTTP until it is clear whether a PROXY header leads.
+
+        A trusted proxy must send one, and sends it as it connects: it gets the header timeout for it.
+        Another peer's plain requests are served as usual, but one that sends a PROXY header is cut: the
+        header cannot be believed, and ignoring it would hide a misconfiguration.
+        """
+        self._preamble = b""
+        if self._state.proxies.trusts_peer(self._peername):
+            self._head_started = self._loop.time()
+            self._await(Wait.HEAD, self._head_started + self._config.header_timeout)
+
+    def _read_proxy_header(self, data: bytes) -> bytes:
+        """Take a trusted proxy's PROXY header off the start of the connection; return what follows it."""
+        assert self._preamble is not None
+        data = self._preamble + data
+        if self._state.proxies.trusts_peer(self._peername):
+            try:
+                header = parse_proxy_header(data)
+            except ProtocolError as exc:
+                return self._refuse_proxy_header(f"expected a PROXY protocol header: {exc}")
+            if header is NEED_MORE:
+                self._preamble = data  # bounded: the parser raises past its largest header
+                return b""
+            if header.source is not None:  # else the proxy's own connection (a health check)
+                self._peername = header.source
+                self._sockname = header.destination
+            rest = data[header.length :]
+            self._head_started = None
+        else:
+            version = signature(data)
+            if version is None:  # a few bytes that may yet become a signature
+                self._preamble = data
+                if self._head_started is None:
+                    self._head_started = self._loop.time()
+                    self._await(Wait.HEAD, self._head_started + self._config.header_timeout)
+                return b""
+            if version:
+                return self._refuse_proxy_header(
+                    f"a PROXY protocol v{version} header from a peer not in --forwarded-allow-ips"
+                )
+            rest = data
+        self._preamble = None
+        if not rest:
+            self._refresh_wait()  # the first request, in its own time (keep-alive timeout)
+        return rest
+
+    def _refuse_proxy_header(self, reason: str) -> bytes:
+        error_log.info("%s: %s; closing", self.peer, reason)
+        self._close()
+        return b""
 
     # Requests --------------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ class RequestHead:
 
     `headers` keeps the order and the original spelling of each name; names are lower-cased bytes.
     `content_length` is the declared body length (None for a chunked body or no body). `keep_alive` is
-    the client's wish; the response may still close.
+    the client's wish; the response may still close. `params` is None for HTTP; from a uwsgi front end
+    it holds the request's CGI variables as sent, and the environ is made from them (wsgi/environ.py).
     """
 
     method: str
@@ -22,6 +23,7 @@ class RequestHead:
     chunked: bool
     keep_alive: bool
     expect_continue: bool
+    params: tuple[tuple[bytes, bytes], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ PATH_INFO is percent-decoded and carried as latin-1 "bytes as str", QUERY_STRING
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -70,6 +71,8 @@ def request_environ(
 
     `sockname` and `peername` are the transport's; they are (host, port, ...) tuples on TCP.
     """
+    if head.params is not None:
+        return _uwsgi_environ(base, sockname, peername, head, body)
     environ = base.copy()
     if type(sockname) is tuple:
         environ["SERVER_NAME"] = sockname[0]
@@ -114,6 +117,67 @@ def request_environ(
         environ["CONTENT_LENGTH"] = str(body_size)
     if _has_proxy_headers(environ) and proxies.trusts_peer(peername):
         apply_proxy_headers(environ, proxies)
+    return environ
+
+
+# A uwsgi variable becomes an environ key only if it is spelled like a CGI variable, so that a front end's
+# variables cannot set wsgi.* keys (or anything else an application would not expect from a request).
+_CGI_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _uwsgi_environ(base: Environ, sockname: Any, peername: Any, head: RequestHead, body: BinaryIO) -> Environ:
+    """The environ for a request from a uwsgi front end: its CGI variables, over the server's keys.
+
+    The front end speaks for the client (REMOTE_ADDR, HTTPS, SERVER_NAME), so proxy headers are not
+    consulted: a client's X-Forwarded-For passed on by nginx must not become REMOTE_ADDR. What the front
+    end leaves out is filled in as for HTTP: the socket's addresses, PATH_INFO and QUERY_STRING from the
+    target, SCRIPT_NAME from --root-path.
+    """
+    assert head.params is not None
+    environ = base.copy()
+    if type(sockname) is tuple:
+        environ["SERVER_NAME"] = sockname[0]
+        environ["SERVER_PORT"] = str(sockname[1])
+    if type(peername) is tuple:
+        environ["REMOTE_ADDR"] = peername[0]
+        environ["REMOTE_PORT"] = str(peername[1])
+    given_script_name = False
+    for raw_key, raw_value in head.params:
+        key = raw_key.decode("latin-1")
+        if not _CGI_KEY.fullmatch(key):
+            continue
+        value = raw_value.decode("latin-1")
+        previous = environ.get(key) if key.startswith("HTTP_") else None
+        if previous is None:
+            environ[key] = value
+        elif key == "HTTP_COOKIE":
+            environ[key] = previous + "; " + value
+        elif key != "HTTP_HOST":
+            environ[key] = previous + ", " + value
+        given_script_name = given_script_name or key == "SCRIPT_NAME"
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if not environ.get(key, True):
+            del environ[key]  # nginx sends them empty; an HTTP request without the header has no key
+    path, _, query = head.target.partition(b"?")
+    if "PATH_INFO" not in environ:
+        environ["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1")
+    environ.setdefault("QUERY_STRING", query.decode("latin-1"))
+    environ.setdefault("REQUEST_URI", head.target.decode("latin-1"))
+    environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0")
+    root_path: str = environ["SCRIPT_NAME"]
+    path_info: str = environ["PATH_INFO"]
+    if (
+        not given_script_name
+        and root_path
+        and (path_info == root_path or path_info.startswith(root_path + "/"))
+    ):
+        environ["PATH_INFO"] = path_info[len(root_path) :]
+    scheme = environ.get("UWSGI_SCHEME") or environ.get("REQUEST_SCHEME")
+    if environ.get("HTTPS", "").lower() in ("on", "1"):
+        scheme = "https"
+    if scheme == "https" or scheme == "http":
+        environ["wsgi.url_scheme"] = scheme
+    environ["wsgi.input"] = body
     return environ
 
 
