@@ -44,6 +44,11 @@ error_log = logging.getLogger("aiowsgi.error")
 # slower than this per send timeout is cut, as one that stops reading is on the ordinary path.
 SENDFILE_BLOCK = 1024 * 1024
 _LINGER_ZERO = struct.pack("ii", 1, 0)
+# After an error answer, how much of the rest of the request is read and dropped, and for how long at most,
+# before the connection closes (see _answer_and_linger): enough for a proxy that sends a whole buffered
+# upload before it reads the answer (nginx does), bounded in time like nginx's lingering_time.
+LINGER_BYTES = 64 * 1024 * 1024
+LINGER_TIME = 5.0
 # Reads longer than this are parsed a slice at a time, so that --max-pipelined-requests bounds the requests
 # read ahead to within one slice's worth (a 1 KiB slice holds at most 56 of the smallest requests).
 READ_AHEAD_SLICE = 1024
@@ -99,7 +104,7 @@ class HttpProtocol(asyncio.Protocol):
         "_receiving", "_pipeline", "_channel", "_reading", "_writable", "_eof", "_closed",
         "_spill", "_close_after_drain", "_file_task", "_after_file", "_wait", "_deadline", "_head_started",
         "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_out", "_send_mark", "_unparsed",
-        "_preamble",
+        "_preamble", "_lingering",
     )  # fmt: skip
 
     def __init__(self, state: ServerState) -> None:
@@ -138,6 +143,7 @@ class HttpProtocol(asyncio.Protocol):
         self._bytes_out = 0  # response bytes given to the transport
         self._send_mark = 0  # bytes the transport had sent on when the send timer was last armed
         self._unparsed = b""  # read but held back while the pipeline is full
+        self._lingering = 0  # after an error answer: bytes of the request still to read and drop
         self._preamble: bytes | None = None  # --proxy-protocol: the start of the connection, until decided
 
     # asyncio callbacks ---------------------------------------------------------------------------
@@ -162,6 +168,11 @@ class HttpProtocol(asyncio.Protocol):
             self.shutdown()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self._lingering -= len(data)
+            if self._lingering <= 0:
+                self._close_now()
+            return
         if self._preamble is not None:
             data = self._read_proxy_header(data)
             if not data:
@@ -205,8 +216,10 @@ class HttpProtocol(asyncio.Protocol):
             self._pipeline.append(error)
         if self._channel is None:
             self._run_next()
-        if self._reading and (
-            len(self._pipeline) >= self._config.max_pipelined_requests or error is not None
+        if (
+            self._reading
+            and not self._lingering
+            and (len(self._pipeline) >= self._config.max_pipelined_requests or error is not None)
         ):
             self._pause_reading()
         if self._head_started is None and self._conn.state is ReadState.HEAD:
@@ -215,6 +228,9 @@ class HttpProtocol(asyncio.Protocol):
             self._refresh_wait()
 
     def eof_received(self) -> bool:
+        if self._lingering:
+            self._close_now()  # the client has read the answer and sent everything: nothing to reset
+            return True
         # The client may half-close after sending its requests; answer them, then close.
         self._eof = True
         if self._channel is None and not self._pipeline and not self._unparsed:
@@ -383,7 +399,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _reject(self, error: ProtocolError) -> None:
         error_log.info("%s: bad request, answered %d: %s", self.peer, error.status_hint, error)
-        self._write_and_close(error_response(error.status_hint, self._config.server_header))
+        self._answer_and_linger(error_response(error.status_hint, self._config.server_header))
 
     def _drop_receiving(self) -> None:
         if self._receiving is not None:
@@ -554,7 +570,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         error_log.info("%s: %s timeout, answered 408", self.peer, wait.value)
         self._drop_receiving()
-        self._write_and_close(error_response(408, self._config.server_header))
+        self._answer_and_linger(error_response(408, self._config.server_header))
 
     def _bytes_sent(self) -> int:
         transport = self.transport
@@ -594,6 +610,34 @@ class HttpProtocol(asyncio.Protocol):
                 pass  # already gone
         transport.abort()
 
+    def _answer_and_linger(self, data: bytes) -> None:
+        """Send an error answer, then read and drop what the client still sends, for a while, and close.
+
+        Closing a socket with unread bytes in it makes the kernel send a reset, and a reset can destroy the
+        answer before the client has read it: a client uploading a body too large for us would see a
+        broken connection instead of its 413 (nginx's lingering_close exists for the same reason). So the
+        write side is shut first, and the rest of the request is read and dropped, up to LINGER_BYTES or
+        LINGER_TIME, whichever ends first.
+        """
+        transport = self.transport
+        if transport is None or self._closed or transport.is_closing():
+            return
+        self._send(data)
+        if (self._spill is not None and self._spill.size) or not transport.can_write_eof():
+            self._close()
+            return
+        transport.write_eof()
+        self._wait = None
+        self._lingering = LINGER_BYTES
+        self._resume_reading()
+        self._loop.call_later(LINGER_TIME, self._close_now)
+
+    def _close_now(self) -> None:
+        self._lingering = 0
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
     def _write_and_close(self, data: bytes) -> None:
         if self.transport is not None and not self._closed:
             self._send(data)
@@ -632,6 +676,9 @@ class HttpProtocol(asyncio.Protocol):
         graceful timeout bounds either. This is what lets a worker retire under load without a failed
         request (--workers: HUP, --max-requests).
         """
+        if self._lingering:
+            self._close_now()  # an error answer went out; what the client still sends is of no use
+            return
         if self._channel is not None:
             self._channel.closing = True
         elif self._pipeline or self._closed:
