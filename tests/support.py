@@ -188,3 +188,15 @@ def exchange(
 
 def get(path: str = "/", host: str = "test", extra: str = "", version: str = "1.1") -> bytes:
     return f"GET {path} HTTP/{version}\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1")
+
+
+def free_port() -> int:
+    """A port that was free a moment ago, for an external server (nginx, HAProxy) that binds it itself.
+
+    Our own servers never use this (they bind port 0 and report what they got); a program that takes a
+    port number on its command line leaves no other way, and the race is a narrow one on loopback.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.integration._http_helpers import error_lines
-from tests.support import TIMEOUT, ResponseReader, get, running_server
+from tests.support import TIMEOUT, ResponseReader, free_port, get, running_server
 
 HAPROXY = shutil.which("haproxy")
 needs_haproxy = pytest.mark.skipif(
@@ -59,13 +59,6 @@ def environ_echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     body = json.dumps({key: environ.get(key) for key in KEYS}).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import running_server
+from tests.support import free_port, running_server
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 UWSGI_PARAMS = "/etc/nginx/uwsgi_params"
@@ -56,13 +56,6 @@ def app(environ: dict[str, Any], start_response: Any) -> Any:
         body = json.dumps({k: v for k, v in environ.items() if isinstance(v, str)}).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def nginx_config(prefix: Path, port: int, http_port: int, uwsgi_port: int) -> str:

@@ -73,13 +73,7 @@ def request_environ(
     """
     if head.params is not None:
         return _uwsgi_environ(base, sockname, peername, head, body)
-    environ = base.copy()
-    if type(sockname) is tuple:
-        environ["SERVER_NAME"] = sockname[0]
-        environ["SERVER_PORT"] = str(sockname[1])
-    if type(peername) is tuple:
-        environ["REMOTE_ADDR"] = peername[0]
-        environ["REMOTE_PORT"] = str(peername[1])
+    environ = _with_addresses(base, sockname, peername)
     target = head.target
     if not target.startswith(b"/"):
         target = _absolute_to_origin(target, environ)
@@ -134,13 +128,7 @@ def _uwsgi_environ(base: Environ, sockname: Any, peername: Any, head: RequestHea
     target, SCRIPT_NAME from --root-path.
     """
     assert head.params is not None
-    environ = base.copy()
-    if type(sockname) is tuple:
-        environ["SERVER_NAME"] = sockname[0]
-        environ["SERVER_PORT"] = str(sockname[1])
-    if type(peername) is tuple:
-        environ["REMOTE_ADDR"] = peername[0]
-        environ["REMOTE_PORT"] = str(peername[1])
+    environ = _with_addresses(base, sockname, peername)
     given_script_name = False
     for raw_key, raw_value in head.params:
         key = raw_key.decode("latin-1")
@@ -178,6 +166,18 @@ def _uwsgi_environ(base: Environ, sockname: Any, peername: Any, head: RequestHea
     if scheme == "https" or scheme == "http":
         environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
+    return environ
+
+
+def _with_addresses(base: Environ, sockname: Any, peername: Any) -> Environ:
+    """A copy of the server's keys with the connection's addresses (unix sockets keep the defaults)."""
+    environ = base.copy()
+    if type(sockname) is tuple:
+        environ["SERVER_NAME"] = sockname[0]
+        environ["SERVER_PORT"] = str(sockname[1])
+    if type(peername) is tuple:
+        environ["REMOTE_ADDR"] = peername[0]
+        environ["REMOTE_PORT"] = str(peername[1])
     return environ
 
 
