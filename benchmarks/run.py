@@ -2,6 +2,7 @@
 
     python benchmarks/run.py --duration 5
     python benchmarks/run.py --scenarios attack idle-memory
+    python benchmarks/run.py --scenarios a b c d e f j k    # the throughput scenarios, by letter
 
 Each server runs as one process with the same number of threads, pinned to one CPU with taskset; wrk runs
 pinned to another CPU. For every server and scenario: start the server on a free port, wait until it
@@ -49,7 +50,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
-APP = "benchmarks.apps:hello"
+APP = "benchmarks.apps:bench"  # the scenario's application is picked by the path
 
 
 @dataclass(frozen=True)
@@ -65,24 +66,18 @@ class ServerSpec:
     # False for the --workers scaling rows: neither the server's processes nor wrk are pinned, since a
     # second worker pinned to the first one's CPU could not scale (so on 2 CPUs, wrk shares them).
     pinned: bool = True
+    # The wrk scenarios a variant runs in by default (None: all of them).
+    wrk_scenarios: tuple[str, ...] | None = ("keepalive", "close")
+    # aiowsgi only: leave the access log on (it goes to stderr, which the runner sends to a log file).
+    access_log: bool = False
 
     def command(self, port: int, threads: int, extra: tuple[str, ...] = ()) -> list[str]:
         address = f"127.0.0.1:{port}"
         python = sys.executable
         if self.package == "aiowsgi":
-            return [
-                python,
-                "-m",
-                "aiowsgi",
-                APP,
-                "--bind",
-                address,
-                "--threads",
-                str(threads),
-                "--no-access-log",
-                *self.options,
-                *extra,
-            ]
+            log = () if self.access_log else ("--no-access-log",)
+            return [python, "-m", "aiowsgi", APP, "--bind", address, "--threads", str(threads), *log,
+                    *self.options, *extra]  # fmt: skip
         if self.name == "waitress":
             # `python -m waitress` is waitress-serve.
             return [python, "-m", "waitress", f"--listen={address}", f"--threads={threads}", *extra, APP]
@@ -91,8 +86,8 @@ class ServerSpec:
                     "-b", address, *extra, APP]  # fmt: skip
         if self.name == "uvicorn-a2wsgi":
             # a2wsgi's WSGIMiddleware(app, workers=N) runs the WSGI application in a pool of N threads;
-            # apps.hello_a2wsgi reads N from BENCH_THREADS.
-            return [python, "-m", "uvicorn", "--factory", "benchmarks.apps:hello_a2wsgi", "--host",
+            # apps.bench_a2wsgi reads N from BENCH_THREADS.
+            return [python, "-m", "uvicorn", "--factory", "benchmarks.apps:bench_a2wsgi", "--host",
                     "127.0.0.1", "--port", str(port), "--no-access-log", *extra]  # fmt: skip
         if self.name == "granian":
             return [python, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads",
@@ -133,6 +128,9 @@ SERVERS = {
         ServerSpec(
             "aiowsgi-w2", "aiowsgi", ("--workers", "2"), idle_options=AIOWSGI_IDLE, variant=True, pinned=False
         ),
+        # The access log on, as it is by default: one line per request to stderr, which the runner writes
+        # to a file. In every wrk scenario, so that its cost is measured against aiowsgi's row.
+        ServerSpec("aiowsgi-accesslog", "aiowsgi", variant=True, wrk_scenarios=None, access_log=True),
         ServerSpec("waitress", "waitress"),  # its idle timeout (channel_timeout) is already 120 s
         ServerSpec("gunicorn-gthread", "gunicorn", idle_options=("--keep-alive", LONG_KEEPALIVE)),
         ServerSpec(
@@ -152,15 +150,54 @@ class Scenario:
     name: str
     title: str
     headers: tuple[str, ...] = ()
+    path: str = "/"  # which application benchmarks.apps:bench runs
+    letter: str = ""  # the scenario's letter in the performance issue; --scenarios takes it too
+    connections: int | None = None  # wrk connections; None: --connections
+    script: str | None = None  # a wrk Lua script in benchmarks/ (-s)
+    response_bytes: int | None = None  # body bytes per response: the table adds MiB/s
+    ceiling: Callable[[argparse.Namespace], float] | None = None  # most req/s the application allows
 
 
 SCENARIOS = {
     s.name: s
     for s in (
-        Scenario("keepalive", "Small response (13 bytes), keep-alive"),
-        Scenario("close", "Small response (13 bytes), new connection per request", ("Connection: close",)),
+        Scenario("keepalive", "Small response (13 bytes), keep-alive", letter="a"),
+        Scenario(
+            "close",
+            "Small response (13 bytes), new connection per request",
+            ("Connection: close",),
+            letter="b",
+        ),
+        Scenario("large", "64 KiB response, keep-alive", path="/64k", letter="c", response_bytes=64 * 1024),
+        Scenario(
+            "post",
+            "POST with a 16 KiB body, echoed back, keep-alive",
+            path="/echo",
+            letter="d",
+            script="post16k.lua",
+            response_bytes=16 * 1024,
+        ),
+        Scenario(
+            "stream",
+            "1 MiB response streamed from a generator in 64 KiB chunks, keep-alive",
+            path="/stream",
+            letter="e",
+            response_bytes=1024 * 1024,
+        ),
+        Scenario("flask", "Flask hello, keep-alive", path="/flask", letter="j"),
+        Scenario("cpu", "About 1 ms of pure-Python work per request, keep-alive", path="/cpu", letter="k"),
+        Scenario(
+            "sleep",
+            "Blocking application (time.sleep 10 ms), 200 connections",
+            path="/sleep",
+            letter="f",
+            connections=200,
+            # Every thread sleeping all the time: threads / 10 ms.
+            ceiling=lambda args: args.threads / 0.01,
+        ),
     )
 }
+SCENARIO_LETTERS = {s.letter: s.name for s in SCENARIOS.values() if s.letter}
 # The hostile-client scenarios (benchmarks/hostile.py): each starts its own server processes.
 HOSTILE_SCENARIOS = ("attack", "idle-memory")
 
@@ -177,6 +214,9 @@ class Result:
     non_2xx_3xx: int = 0
     error: str | None = None
     wrk_output: str = ""
+    mib_per_second: float | None = None  # response bodies only (scenarios with response_bytes)
+    ok_requests_per_second: float | None = None  # req/s less the non-2xx/3xx answers
+    fraction_of_ceiling: float | None = None  # ok req/s / the scenario's ceiling (scenarios with one)
 
     @property
     def errors(self) -> int:
@@ -263,9 +303,11 @@ class RunningServer:
             stop(proc, args.stop_timeout)
         raise RuntimeError(f"{spec.name} did not start; its output:\n{self.log_text()}")
 
-    def log_text(self) -> str:
+    def log_text(self, limit: int = 1 << 20) -> str:
+        """The start of the server's output (with the access log on, the whole of it can be large)."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as log:
+                return log.read(limit).decode(errors="replace")
         except FileNotFoundError:
             return "(not started: no free port found)"
 
@@ -282,10 +324,13 @@ def run_wrk(
     pin: bool = True,
 ) -> str:
     """wrk's output; `halfway`, if given, is called half way through the run (to sample the server)."""
-    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+    connections = scenario.connections or args.connections
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if scenario.script:
+        command += ["-s", str(REPO / "benchmarks" / scenario.script)]
     for header in scenario.headers:
         command += ["-H", header]
-    command.append(f"http://127.0.0.1:{port}/")
+    command.append(f"http://127.0.0.1:{port}{scenario.path}")
     proc = subprocess.Popen(
         pinned(args.client_cpu if pin else None, command),
         stdout=subprocess.PIPE,
@@ -338,6 +383,22 @@ def parse_wrk(output: str, result: Result) -> Result:
         result.non_2xx_3xx = int(m[1])
     if result.requests_per_second is None:
         result.error = "could not read Requests/sec from wrk's output"
+    return result
+
+
+def derive(result: Result, scenario: Scenario, args: argparse.Namespace) -> Result:
+    """The numbers computed from wrk's: MiB/s, req/s without the error answers, share of the ceiling."""
+    rps = result.requests_per_second
+    if rps is None:
+        return result
+    ok = rps
+    if result.requests:
+        ok = rps * max(0, result.requests - result.non_2xx_3xx) / result.requests
+    result.ok_requests_per_second = ok
+    if scenario.response_bytes:
+        result.mib_per_second = ok * scenario.response_bytes / (1024 * 1024)
+    if scenario.ceiling:
+        result.fraction_of_ceiling = ok / scenario.ceiling(args)
     return result
 
 
@@ -731,25 +792,61 @@ def _num(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def table(scenario: Scenario, results: list[Result]) -> str:
-    baseline = next((r.requests_per_second for r in results if r.server == "aiowsgi"), None)
+def table(scenario: Scenario, results: list[Result], args: argparse.Namespace) -> str:
+    baseline = next((r.ok_requests_per_second for r in results if r.server == "aiowsgi"), None)
+    extra_heads, extra_align = "", ""
+    if scenario.response_bytes:
+        extra_heads += " MiB/s |"
+        extra_align += "---:|"
+    if scenario.ceiling:
+        extra_heads += f" share of the {scenario.ceiling(args):,.0f}/s ceiling |"
+        extra_align += "---:|"
     lines = [
         f"#### {scenario.title}",
         "",
-        "| server | req/s | ratio to aiowsgi | p50 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| server | req/s | ratio to aiowsgi |{extra_heads} p50 ms | p99 ms | errors |",
+        f"|---|---:|---:|{extra_align}---:|---:|---:|",
     ]
+    blanks = " |" * (extra_heads.count("|"))
     for r in results:
         if r.error:
-            lines.append(f"| {r.server} | failed: {r.error.splitlines()[0]} | | | | |")
+            lines.append(f"| {r.server} | failed: {r.error.splitlines()[0]} | |{blanks} | | |")
             continue
         ratio = "-"
-        if baseline and r.requests_per_second is not None:
-            ratio = f"{r.requests_per_second / baseline:.2f}"
+        if baseline and r.ok_requests_per_second is not None:
+            ratio = f"{r.ok_requests_per_second / baseline:.2f}"
+        extra = ""
+        if scenario.response_bytes:
+            extra += f" {_num(r.mib_per_second, 0)} |"
+        if scenario.ceiling:
+            extra += " - |" if r.fraction_of_ceiling is None else f" {r.fraction_of_ceiling:.1%} |"
         lines.append(
-            f"| {r.server} | {_num(r.requests_per_second, 0)} | {ratio} | {_num(r.p50_ms, 2)} "
+            f"| {r.server} | {_num(r.ok_requests_per_second, 0)} | {ratio} |{extra} {_num(r.p50_ms, 2)} "
             f"| {_num(r.p99_ms, 2)} | {_errors(r)} |"
         )
+    return "\n".join(lines)
+
+
+def summary_table(scenarios: list[Scenario], results: dict[str, list[Result]]) -> str:
+    """Ratios to aiowsgi: a row per scenario, a column per server (what benchmarks/plot.py draws)."""
+    servers = list(dict.fromkeys(r.server for s in scenarios for r in results[s.name]))
+    lines = [
+        "| scenario | " + " | ".join(servers) + " |",
+        "|---|" + "---:|" * len(servers),
+    ]
+    for s in scenarios:
+        by_server = {r.server: r for r in results[s.name]}
+        base = by_server.get("aiowsgi")
+        base_rps = base.ok_requests_per_second if base and not base.error else None
+        cells = []
+        for name in servers:
+            r = by_server.get(name)
+            if r is None or r.error or r.ok_requests_per_second is None or not base_rps:
+                cells.append("-")
+            else:
+                cells.append(f"{r.ok_requests_per_second / base_rps:.2f}")
+        label = f"{s.letter}: {s.name}" if s.letter else s.name
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -785,14 +882,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--servers",
         nargs="+",
         choices=list(SERVERS),
-        help="default: all; aiowsgi's parser and loop variants only in the keepalive and close scenarios",
+        help="default: all; aiowsgi's parser, loop and --workers variants only in the keepalive and close "
+        "scenarios, aiowsgi-accesslog in every wrk scenario, neither in attack and idle-memory",
     )
     parser.add_argument(
         "--scenarios",
         nargs="+",
-        choices=[*SCENARIOS, *HOSTILE_SCENARIOS],
+        choices=[*SCENARIOS, *HOSTILE_SCENARIOS, *SCENARIO_LETTERS],
         default=[*SCENARIOS, *HOSTILE_SCENARIOS],
-        help="default: all",
+        help="default: all. A letter stands for its scenario: "
+        + ", ".join(f"{letter} {name}" for letter, name in SCENARIO_LETTERS.items()),
     )
     parser.add_argument("--server-cpu", type=int, default=0, help="CPU the servers are pinned to (default 0)")
     parser.add_argument(
@@ -825,6 +924,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--probe-count", type=int, default=20, help="requests timed while they are held (default 20)"
     )
     args = parser.parse_args(argv)
+    args.scenarios = list(dict.fromkeys(SCENARIO_LETTERS.get(name, name) for name in args.scenarios))
     if args.servers is None:
         args.servers = list(SERVERS)
         args.variants_in_wrk_only = True
@@ -900,6 +1000,7 @@ def run_wrk_scenarios(
                 if args.warmup > 0:
                     run_wrk(args, server.port, scenario, args.warmup, pin=spec.pinned)
                 parse_wrk(run_wrk(args, server.port, scenario, args.duration, pin=spec.pinned), result)
+                derive(result, scenario, args)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 result.error = str(exc)
             if server.proc.poll() is not None:
@@ -925,7 +1026,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks/run.py: skipping {name}: {why}", file=sys.stderr)
     started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
-    scenarios = [SCENARIOS[name] for name in args.scenarios if name in SCENARIOS]
+    # In SCENARIOS' order whatever the command line's: sleep, whose 200 connections can leave a server
+    # with a backlog, runs last.
+    scenarios = [s for s in SCENARIOS.values() if s.name in args.scenarios]
     results: dict[str, list[Result]] = {s.name: [] for s in scenarios}
     attack_results: list[AttackResult] = []
     idle_results: list[IdleResult] = []
@@ -938,11 +1041,14 @@ def main(argv: list[str] | None = None) -> int:
                 for s in scenarios:
                     results[s.name].append(Result(name, s.name, error=f"skipped: {skipped[name]}"))
                 continue
-            if not scenarios and spec.variant and args.variants_in_wrk_only:
+            own = scenarios
+            if spec.variant and args.variants_in_wrk_only and spec.wrk_scenarios is not None:
+                own = [s for s in scenarios if s.name in spec.wrk_scenarios]
+            if not own and spec.variant and args.variants_in_wrk_only:
                 continue
             print(f"== {name}", file=sys.stderr)
-            if scenarios:
-                rs, note = run_wrk_scenarios(spec, args, scenarios, Path(tmp))
+            if own:
+                rs, note = run_wrk_scenarios(spec, args, own, Path(tmp))
                 for r in rs:
                     results[r.scenario].append(r)
                 server_notes[name] = note
@@ -1024,7 +1130,12 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in scenarios:
         print()
         print(f"wrk -d{args.duration}s")
-        print(table(scenario, results[scenario.name]))
+        print(table(scenario, results[scenario.name], args))
+    if len(scenarios) > 1:
+        print()
+        print("#### Ratios to aiowsgi (req/s)")
+        print()
+        print(summary_table(scenarios, results))
     if attack_results:
         print()
         print(f"wrk -d{args.attack_duration}s")
