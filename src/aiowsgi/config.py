@@ -178,13 +178,14 @@ class Config:
         "calls), not for the number of clients.",
     )
     max_queued_requests: int = _option(
-        128,
+        1024,
         section=_APP,
         parse=int,
         check=_at_least(0),
         help="Complete requests that may wait for a free worker thread; past this, a request is answered "
         "503 with Retry-After by the loop, without a thread, and the overload is logged (at most every "
-        "10 seconds). 128 is about 16 requests per thread at the default --threads.",
+        "10 seconds). 1024 absorbs a burst of a thousand clients at once (peers queue without limit); "
+        "lower it, or set --queue-timeout, where a request that waits long is not worth running.",
     )
     queue_timeout: float = _option(
         0.0,
