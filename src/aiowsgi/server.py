@@ -148,8 +148,9 @@ class Server:
         error_log.info(
             "aiowsgi %s listening on %s (parser %s, loop %s, %d threads)",
             __version__,
-            ", ".join(describe(sock, scheme) for sock in sockets),
-            parser_name,
+            # A uwsgi listener speaks uwsgi (to nginx), whatever the HTTP parser would be.
+            ", ".join(describe(sock, "uwsgi" if config.protocol == "uwsgi" else scheme) for sock in sockets),
+            "uwsgi" if config.protocol == "uwsgi" else parser_name,
             loop_name(loop),
             config.threads,
         )

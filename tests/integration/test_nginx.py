@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import logging
 import os
 import shutil
 import socket
@@ -218,3 +219,11 @@ def test_streamed_response_through_nginx(nginx_port: int, upstream: str) -> None
 def test_deployment_docs_show_this_config() -> None:
     docs = (Path(__file__).parents[2] / "docs" / "deployment.md").read_text()
     assert textwrap.dedent(locations(8000, 8001)) in docs
+
+
+def test_the_startup_line_says_uwsgi(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, "aiowsgi.error"), running_server(app, protocol="uwsgi") as server:
+        port = server.port
+        line = next(r.getMessage() for r in caplog.records if "listening on" in r.getMessage())
+    assert f"uwsgi://127.0.0.1:{port}" in line
+    assert "(parser uwsgi," in line
