@@ -549,11 +549,7 @@ def run_attack(spec: ServerSpec, args: argparse.Namespace, log_dir: Path) -> Att
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         result.error = str(exc)
     finally:
-        if attacker is not None:
-            attacker.close()
-        if server.proc.poll() is not None and result.error is None:
-            result.error = f"the server exited during the run; its output:\n{server.log_text()[-2000:]}"
-        server.close(args.stop_timeout)
+        _tear_down(server, attacker, result, args)
     return result
 
 
@@ -628,12 +624,22 @@ def run_idle_memory(spec: ServerSpec, args: argparse.Namespace, log_dir: Path, k
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
         result.error = str(exc)
     finally:
-        if attacker is not None:
-            attacker.close()
-        if server.proc.poll() is not None and result.error is None:
-            result.error = f"the server exited during the run; its output:\n{server.log_text()[-2000:]}"
-        server.close(args.stop_timeout)
+        _tear_down(server, attacker, result, args)
     return result
+
+
+def _tear_down(
+    server: RunningServer,
+    attacker: Attacker | None,
+    result: AttackResult | IdleResult,
+    args: argparse.Namespace,
+) -> None:
+    """Stop the attacker and the server, noting in `result` if the server had died under the attack."""
+    if attacker is not None:
+        attacker.close()
+    if server.proc.poll() is not None and result.error is None:
+        result.error = f"the server exited during the run; its output:\n{server.log_text()[-2000:]}"
+    server.close(args.stop_timeout)
 
 
 def _held(d: object) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.integration._http_helpers import error_lines
-from tests.support import TIMEOUT, ResponseReader, free_port, get, running_server
+from tests.support import TIMEOUT, ResponseReader, free_port, get, running_server, wait_for_port
 
 HAPROXY = shutil.which("haproxy")
 needs_haproxy = pytest.mark.skipif(
@@ -71,19 +71,11 @@ def running_haproxy(tmp_path: Path, server_port: int) -> Iterator[dict[str, int]
     log = (tmp_path / "haproxy.log").open("w+")
     process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + TIMEOUT
         for port in (ports["v1_port"], ports["v2_port"]):
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"haproxy exited with {process.returncode}:\n{log.read()}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"haproxy did not listen on {port} within {TIMEOUT}s")
-                    time.sleep(0.02)
+            problem = wait_for_port(port, process)
+            if problem is not None:
+                log.seek(0)
+                pytest.fail(f"haproxy {problem}:\n{log.read()}")
         yield ports
     finally:
         process.terminate()

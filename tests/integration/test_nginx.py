@@ -13,17 +13,15 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import free_port, running_server
+from tests.support import free_port, running_server, wait_for_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 UWSGI_PARAMS = "/etc/nginx/uwsgi_params"
@@ -122,19 +120,13 @@ def nginx_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         ]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                if process.poll() is not None:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
-                    pytest.fail(f"nginx exited with {process.returncode}: {output}\n{log}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail("nginx did not listen within 10s")
-                    time.sleep(0.05)
+            problem = wait_for_port(port, process)
+            if problem is not None:
+                output = (
+                    process.stdout.read().decode() if process.stdout and process.poll() is not None else ""
+                )
+                log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
+                pytest.fail(f"nginx {problem}: {output}\n{log}")
             yield port
         finally:
             process.terminate()

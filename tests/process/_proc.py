@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from tests.support import Response, ResponseReader
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -217,3 +219,14 @@ def refuses_connections(port: int) -> bool:
             return False
     except ConnectionRefusedError:
         return True
+
+
+def skip_without_ipv6_loopback() -> None:
+    """Skip the calling test where this machine cannot bind ::1."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("IPv6 loopback (::1) is not configured here")

@@ -16,7 +16,14 @@ import pytest
 
 from aiowsgi.__about__ import __version__
 from aiowsgi.config import env_name, flags_of, option_fields
-from tests.process._proc import REPO_ROOT, STARTUP_LINE, http_get, run_cli, serving
+from tests.process._proc import (
+    REPO_ROOT,
+    STARTUP_LINE,
+    http_get,
+    run_cli,
+    serving,
+    skip_without_ipv6_loopback,
+)
 from tests.support import ResponseReader
 
 HELLO = "tests.apps.hello:app"
@@ -356,13 +363,7 @@ def test_binds_from_the_environment_separated_by_spaces(short_tmp: Path) -> None
 
 
 def test_ipv6_bind() -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6 support")
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        pytest.skip("::1 is not available")
+    skip_without_ipv6_loopback()
     with serving([HELLO, "--bind", "[::1]:0"]) as server:
         (address,) = server.addresses
         assert address.startswith("http://[::1]:")

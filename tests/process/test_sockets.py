@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aiowsgi.sockets import systemd_binds
-from tests.process._proc import REPO_ROOT, child_env, serving
+from tests.process._proc import REPO_ROOT, child_env, serving, skip_without_ipv6_loopback
 
 HELLO = "tests.apps.hello:app"
 
@@ -95,13 +95,7 @@ def test_systemd_socket_activation() -> None:
 
 
 def test_dual_stack_bind_takes_ipv4_and_ipv6_clients() -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this machine")
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        pytest.skip("IPv6 loopback is not configured here")
+    skip_without_ipv6_loopback()
     with serving([HELLO, "--bind", "[::]:0", "--no-access-log"]) as server:
         port = int(server.addresses[0].rpartition(":")[2])
         assert http_get(socket.AF_INET6, ("::1", port)).endswith(b"Hello, world!")
