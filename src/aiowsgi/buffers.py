@@ -28,10 +28,6 @@ class SpillBuffer:
         self._write_at = 0
         self.size = 0  # bytes held: appended and not yet read
 
-    @property
-    def spilled(self) -> bool:
-        return self._file is not None
-
     def append(self, data: bytes) -> None:
         self.size += len(data)
         file = self._file

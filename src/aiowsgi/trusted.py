@@ -26,11 +26,6 @@ class TrustedProxies:
             elif entry:
                 self._networks.append(ipaddress.ip_network(entry, strict=False))
 
-    @property
-    def anyone(self) -> bool:
-        """Whether any peer at all could be trusted (if not, there is nothing to check per request)."""
-        return self._everyone or self._unix or bool(self._networks)
-
     def trusts_peer(self, peername: Any) -> bool:
         """Whether a connection's peer (the transport's peername: a tuple on TCP) is a trusted proxy."""
         if type(peername) is not tuple:
