@@ -6,14 +6,14 @@ The loop hands a complete request to the pool with `WorkerPool.submit` (a `queue
 request). The worker runs the application and gives the response back through that request's
 `ResponseChannel`, which is the whole of the worker's reach into the loop:
 
-- `send(data)` queues bytes with `loop.call_soon_threadsafe`. The loop writes them to the transport, or,
+- `send(*parts)` queues bytes with `loop.call_soon_threadsafe`. The loop writes them to the transport, or,
   while the client is slower than the application, to the connection's spill buffer (memory, then a
   temporary file). The worker blocks only when the bytes in flight pass the spill threshold (the loop is
   behind) or everything held for the client passes the high-water mark (the client is far behind); a
   client that has gone, or has read nothing for the send timeout (the loop judges that), makes it raise
   ClientDisconnected. So a slow reader costs bounded memory and, below the mark, no thread.
 - `sendfile(fd, ...)` hands the loop a duplicate of the file descriptor; the worker does not wait for it.
-- `finish(data, keep_alive)` queues the last bytes and the keep-alive decision; `abort()` asks the loop to
+- `finish(*parts, keep_alive)` queues the last bytes and the keep-alive decision; `abort()` asks the loop to
   close the connection. One of the two ends every response (`end_if_unfinished` makes sure of it).
 
 The loop side (`HttpProtocol` in protocol.py) calls `set_buffered` whenever its spill buffer changes and
@@ -169,11 +169,11 @@ class OverloadLog:
 class ChannelOwner(Protocol):
     """The loop-side end of a channel (HttpProtocol); its methods run on the loop thread only."""
 
-    def output_write(self, data: bytes) -> None: ...
+    def output_write(self, parts: tuple[bytes, ...]) -> None: ...
 
     def output_sendfile(self, fd: int, offset: int, count: int) -> None: ...
 
-    def output_finish(self, data: bytes, keep_alive: bool) -> None: ...
+    def output_finish(self, parts: tuple[bytes, ...], keep_alive: bool) -> None: ...
 
     def output_abort(self, reason: str) -> None: ...
 
@@ -215,12 +215,13 @@ class ResponseChannel:
 
     # Worker-thread side ---------------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
+    def send(self, *parts: bytes) -> None:
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
         with self._lock:
             if not self._has_room() or self.closed:
                 self._wait_for_room()
-            self._queued += len(data)
-        self._post(self._deliver, data)
+            self._queued += size
+        self._post(self._deliver, parts, size)
 
     def _wait_for_room(self) -> None:
         # The loop judges the send timeout (HttpProtocol._on_send_timeout): it disconnects a client that
@@ -255,9 +256,9 @@ class ResponseChannel:
             raise ClientDisconnected("the client closed the connection")
         self._post(self._owner.output_sendfile, os.dup(fd), offset, count)
 
-    def finish(self, data: bytes, keep_alive: bool) -> None:
+    def finish(self, *parts: bytes, keep_alive: bool) -> None:
         self._ended = True
-        self._post(self._owner.output_finish, data, keep_alive)
+        self._post(self._owner.output_finish, parts, keep_alive)
 
     def abort(self) -> None:
         if not self._ended:
@@ -279,13 +280,13 @@ class ResponseChannel:
 
     # Loop-thread side ----------------------------------------------------------------------------
 
-    def _deliver(self, data: bytes) -> None:
+    def _deliver(self, parts: tuple[bytes, ...], size: int) -> None:
         with self._lock:
-            self._queued -= len(data)
+            self._queued -= size
             if self._cond is not None:
                 self._cond.notify()
         if not self.closed:
-            self._owner.output_write(data)
+            self._owner.output_write(parts)
 
     def set_buffered(self, buffered: int) -> None:
         with self._lock:

@@ -132,7 +132,7 @@ class HttpProtocol(asyncio.Protocol):
         self._spill: SpillBuffer | None = None  # response bytes the client has not taken yet
         self._close_after_drain = False
         self._file_task: asyncio.Task[None] | None = None  # a wsgi.file_wrapper body being sent
-        self._after_file: list[tuple[bytes, bool | None]] | None = None
+        self._after_file: list[tuple[tuple[bytes, ...], bool | None]] | None = None
         self._wait: Wait | None = None
         self._deadline = 0.0
         self._head_started: float | None = None
@@ -411,22 +411,22 @@ class HttpProtocol(asyncio.Protocol):
 
     # Output: the loop side of ResponseChannel ------------------------------------------------------
 
-    def output_write(self, data: bytes) -> None:
+    def output_write(self, parts: tuple[bytes, ...]) -> None:
         if self._closed:
             return
         if self._after_file is not None:
-            self._after_file.append((data, None))
+            self._after_file.append((parts, None))
             return
-        self._send(data)
+        self._send(*parts)
 
-    def output_finish(self, data: bytes, keep_alive: bool) -> None:
+    def output_finish(self, parts: tuple[bytes, ...], keep_alive: bool) -> None:
         if self._closed:
             return
         if self._after_file is not None:
-            self._after_file.append((data, keep_alive))
+            self._after_file.append((parts, keep_alive))
             return
-        if data:
-            self._send(data)
+        if parts:
+            self._send(*parts)
         self._channel = None
         if not keep_alive or self._eof and not self._pipeline or self._state.draining:
             self._close()
@@ -478,24 +478,34 @@ class HttpProtocol(asyncio.Protocol):
             file.close()
             self._file_task = None
         queued, self._after_file = self._after_file or [], None
-        for data, keep_alive in queued:
+        for parts, keep_alive in queued:
             if keep_alive is None:
-                self.output_write(data)
+                self.output_write(parts)
             else:
-                self.output_finish(data, keep_alive)
+                self.output_finish(parts, keep_alive)
 
-    def _send(self, data: bytes) -> None:
-        """Response bytes, in order: to the transport while it keeps up, else into the spill buffer."""
+    def _send(self, *parts: bytes) -> None:
+        """Response bytes, in order: to the transport while it keeps up, else into the spill buffer.
+
+        Several parts go to the transport in one writelines, which uvloop sends with one writev, without
+        joining them (asyncio's own loop joins them).
+        """
         spill = self._spill
         if self._writable and (spill is None or not spill.size):
             transport = self.transport
             assert transport is not None
-            self._bytes_out += len(data)
-            transport.write(data)
+            if len(parts) == 1:
+                data = parts[0]
+                self._bytes_out += len(data)
+                transport.write(data)
+            else:
+                self._bytes_out += sum(map(len, parts))
+                transport.writelines(parts)
             return
         if spill is None:
             spill = self._spill = SpillBuffer(self._config.response_spill_threshold)
-        spill.append(data)
+        for data in parts:
+            spill.append(data)
         if self._channel is not None:
             self._channel.set_buffered(spill.size)
 

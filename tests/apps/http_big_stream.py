@@ -1,7 +1,8 @@
-"""Streams a large numbered body (Content-Length set), recording how far it got and whether close() ran.
+"""Streams a large numbered body, recording how far it got and whether close() ran.
 
 GET /yield produces the body from a generator; GET /write pushes it through start_response's write()
-and records the exception write() raises, if any. Any other path answers a short b"ok".
+and records the exception write() raises, if any. Both set a Content-Length; GET /chunked is /yield
+without one, so the body goes chunked. Any other path answers a short b"ok".
 """
 
 from __future__ import annotations
@@ -52,13 +53,14 @@ class BigStream:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ["PATH_INFO"]
-        if path not in ("/yield", "/write"):
+        if path not in ("/yield", "/write", "/chunked"):
             start_response("200 OK", [("Content-Length", "2")])
             return [b"ok"]
-        write = start_response(
-            "200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(self.total))]
-        )
-        if path == "/yield":
+        headers = [("Content-Type", "application/octet-stream")]
+        if path != "/chunked":
+            headers.append(("Content-Length", str(self.total)))
+        write = start_response("200 OK", headers)
+        if path in ("/yield", "/chunked"):
             return _Closing(self, self._chunks())
         try:
             for chunk in self._chunks():

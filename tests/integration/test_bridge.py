@@ -118,6 +118,23 @@ def test_slow_reader_blocks_the_worker_with_bounded_memory_then_gets_everything(
         assert app.closed.wait(5)
 
 
+def test_chunked_output_spilled_to_a_file_for_a_slow_reader_arrives_intact(loop_name: str) -> None:
+    # Each chunk goes to the loop as three pieces (size line, data, CRLF), written together or, while
+    # the client is behind, spilled one after another; either way the framing must come out whole.
+    app = http_big_stream.BigStream(4 * MiB)
+    options: dict[str, Any] = {"threads": 1, "loop": loop_name, "response_spill_threshold": 64 * KiB}
+    with running_server(app, **options) as server:
+        with small_rcvbuf_connection(server.port) as sock:
+            sock.sendall(get("/chunked"))
+            assert app.finished.wait(10), "the whole body must fit in the response buffer without waiting"
+            response = ResponseReader(sock).read_response()
+    assert response.header("transfer-encoding") == "chunked"
+    assert len(response.body) == app.total
+    assert hashlib.sha256(response.body).hexdigest() == http_big_stream.expected_sha256(
+        app.total, app.block_size
+    )
+
+
 def test_send_timeout_makes_write_raise_and_closes_the_connection() -> None:
     app = http_big_stream.BigStream(20 * MiB)
     options: dict[str, Any] = {"threads": 1, "response_buffer_size": 64 * KiB, "send_timeout": 0.3}

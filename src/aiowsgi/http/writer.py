@@ -140,8 +140,9 @@ def encode_head(
         ) from None
 
 
-def encode_chunk(data: bytes) -> bytes:
-    return b"%x\r\n%b\r\n" % (len(data), data)
+def chunk_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """`data` as one chunk of a chunked body, in pieces: the data itself is not copied."""
+    return b"%x\r\n" % len(data), data, b"\r\n"
 
 
 _date_cache: tuple[int, str] = (0, "")

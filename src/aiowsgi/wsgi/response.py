@@ -31,7 +31,7 @@ from ..http.writer import (
     LAST_CHUNK,
     ResponseHead,
     check_response_head,
-    encode_chunk,
+    chunk_parts,
     encode_head,
     error_response,
 )
@@ -42,6 +42,10 @@ _ACCESS_LINE = '%s - "%s %s HTTP/%s" %d %d %.1fms'  # client, method, target, ve
 
 # A list result whose items add up to at most this is joined and sent with its head in one write.
 _COALESCE_LIMIT = 64 * 1024
+# Pieces of output up to this size in all are joined into one bytes; larger ones go to the loop as they
+# are and are written with one writev. Copying a few KiB costs less than a writev of several buffers;
+# copying 64 KiB costs more, in page faults on fresh memory as much as in the copy.
+_JOIN_LIMIT = 8 * 1024
 
 
 class ResponseSink(Protocol):
@@ -50,13 +54,13 @@ class ResponseSink(Protocol):
     closing: bool  # the server is shutting down: answer with Connection: close
     can_sendfile: bool  # the loop and transport can send a file with zero copy
 
-    def send(self, data: bytes) -> None:
-        """Queue bytes for the client; may wait for a slow client; raises ClientDisconnected."""
+    def send(self, *parts: bytes) -> None:
+        """Queue bytes for the client, in order; may wait for a slow client; raises ClientDisconnected."""
 
     def sendfile(self, fd: int, offset: int, count: int) -> None:
         """Send `count` bytes of `fd` from `offset` with zero copy; `fd` is duplicated, not kept."""
 
-    def finish(self, data: bytes, keep_alive: bool) -> None:
+    def finish(self, *parts: bytes, keep_alive: bool) -> None:
         """The last bytes of the response; never waits."""
 
     def abort(self) -> None:
@@ -119,21 +123,21 @@ class Responder:
         if self.head_sent:
             framed = self._frame(data)
             if framed:
-                self._sink.send(framed)
+                self._sink.send(*_joined_if_small(framed))
         else:
             head = self._head(None)
-            self._sink.send(head + self._frame(data))
+            self._sink.send(*_joined_if_small((head, *self._frame(data))))
 
     # What run_application calls.
 
     def send_whole(self, body: bytes) -> None:
         """A body known in full: the head and the body in one hand-off to the loop."""
         head = self._head(len(body))
-        data = head + self._frame(body)
+        parts = _joined_if_small((head, *self._frame(body)))
         if self._remaining:
             self._warn_short()
             self._keep_alive = False
-        self._sink.finish(data, self._keep_alive)
+        self._sink.finish(*parts, keep_alive=self._keep_alive)
 
     def send_file(self, wrapper: FileWrapper, zero_copy: bool) -> bool:
         """Send the head of a file_wrapper result with its length and, if `zero_copy`, the file too.
@@ -169,8 +173,8 @@ class Responder:
             self._warn_short()
             self._sink.abort()
         else:
-            last = LAST_CHUNK if self._framing is BodyFraming.CHUNKED else b""
-            self._sink.finish(last, self._keep_alive)
+            last = (LAST_CHUNK,) if self._framing is BodyFraming.CHUNKED else ()
+            self._sink.finish(*last, keep_alive=self._keep_alive)
 
     def _warn_short(self) -> None:
         error_log.warning(
@@ -195,11 +199,11 @@ class Responder:
         self.head_sent = True
         return head
 
-    def _frame(self, data: bytes) -> bytes:
-        """`data` as it goes on the wire in this response's framing (b"" for none)."""
+    def _frame(self, data: bytes) -> tuple[bytes, ...]:
+        """`data` as it goes on the wire in this response's framing, in pieces (none for no body)."""
         framing = self._framing
         if framing is BodyFraming.NONE:
-            return b""
+            return ()
         if self._remaining is not None:
             if len(data) > self._remaining:
                 if not self._overflowed:
@@ -213,8 +217,17 @@ class Responder:
             self._remaining -= len(data)
         self.body_bytes += len(data)
         if framing is BodyFraming.CHUNKED:
-            return encode_chunk(data)
-        return data
+            return chunk_parts(data)
+        return (data,)
+
+
+def _joined_if_small(parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    if len(parts) == 2:  # a head and a Content-Length body: the common case, without a join's overhead
+        first, second = parts
+        return (first + second,) if len(first) + len(second) <= _JOIN_LIMIT else parts
+    if len(parts) > 1 and sum(map(len, parts)) <= _JOIN_LIMIT:
+        return (b"".join(parts),)
+    return parts
 
 
 def run_application(
@@ -280,7 +293,7 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
         return
     error_log.exception("error in the application (%s); answering 500", where)
     responder.status = 500
-    sink.finish(error_response(500, responder.server_header), False)
+    sink.finish(error_response(500, responder.server_header), keep_alive=False)
 
 
 def _log_access(environ: Environ, request: RequestHead, responder: Responder, started: float) -> None:

@@ -18,7 +18,7 @@ from aiowsgi.http.writer import (
     SERVER_NAME,
     ResponseHead,
     check_response_head,
-    encode_chunk,
+    chunk_parts,
     encode_head,
     error_response,
     http_date_line,
@@ -287,8 +287,8 @@ def test_encode_head_refuses_non_latin1() -> None:
         (b"y" * 0x1234, b"1234\r\n" + b"y" * 0x1234 + b"\r\n"),
     ],
 )
-def test_encode_chunk(data: bytes, wire: bytes) -> None:
-    assert encode_chunk(data) == wire
+def test_chunk_parts(data: bytes, wire: bytes) -> None:
+    assert b"".join(chunk_parts(data)) == wire
 
 
 def test_fixed_responses() -> None:
