@@ -131,6 +131,32 @@ def test_header_injection_and_bad_characters(name: str, value: str) -> None:
         check_response_head("200 OK", [("Content-Type", "text/plain"), (name, value)])
 
 
+def test_a_refused_head_is_refused_every_time() -> None:
+    headers = [("Content-Type", "text/plain"), ("X-A", "a\r\nSet-Cookie: evil=1")]
+    for _ in range(2):
+        with pytest.raises(InvalidResponse):
+            check_response_head("200 OK", headers)
+
+
+def test_a_head_checked_before_comes_from_the_memo() -> None:
+    first = check_response_head("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    again = check_response_head("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    assert again is first
+    other = check_response_head("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+    assert other.content_length == 3
+
+
+def test_unhashable_headers_are_checked_not_memoized() -> None:
+    with pytest.raises(InvalidResponse, match="tuple"):
+        check_response_head("200 OK", [("Content-Type", "text/plain"), ["X-A", "b"]])
+
+
+def test_the_memo_is_bounded() -> None:
+    for number in range(writer._CHECKED_HEADS_LIMIT * 2):
+        check_response_head("200 OK", [("X-Number", str(number))])
+    assert 0 < len(writer._checked_heads) <= writer._CHECKED_HEADS_LIMIT
+
+
 @pytest.mark.parametrize(
     "value", ["", "a b", "\tleading tab", "trailing space ", "caf\xe9", 'quoted "x", y=1; z', "a:b"]
 )
