@@ -13,3 +13,5 @@ ResponseHeaders: TypeAlias = list[tuple[str, str]]
 WriteCallable: TypeAlias = Callable[[bytes], object]
 StartResponse: TypeAlias = Callable[..., WriteCallable]
 WSGIApp: TypeAlias = Callable[[Environ, StartResponse], Iterable[bytes]]
+# How a request's access line is written: called with a %-format and its arguments (logs.py chooses how).
+AccessLog: TypeAlias = Callable[[str, tuple[object, ...]], None]

@@ -534,7 +534,8 @@ class Config:
         section=_LOG,
         parse=_parse_bool,
         help="Log one line per request to the aiowsgi.access logger: client, request line, status, "
-        "bytes sent, duration.",
+        "bytes sent, duration. The command line writes these lines to stderr in batches, each at most "
+        "0.1 s after its request.",
     )
 
     def __post_init__(self) -> None:

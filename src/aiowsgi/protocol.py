@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ._types import Environ, WSGIApp
+from ._types import AccessLog, Environ, WSGIApp
 from .bridge import OverloadLog, ResponseChannel, WorkerPool
 from .buffers import SpillBuffer
 from .config import Config
@@ -77,6 +77,7 @@ class ServerState:
     overload: OverloadLog = field(default_factory=OverloadLog)
     environ: Environ = field(default_factory=dict)  # what every request's environ starts from
     proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies(()))
+    access_log: AccessLog | None = None  # None: --no-access-log
 
     def __post_init__(self) -> None:
         self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
@@ -737,7 +738,7 @@ def _serve(
             channel,
             state.config.server_header,
             queued,
-            state.config.access_log,
+            state.access_log,
         )
     finally:
         body.close()

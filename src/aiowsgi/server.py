@@ -29,6 +29,7 @@ from .bridge import WorkerPool
 from .config import Config, config_from_kwargs
 from .http.connection import RequestLimits
 from .http.parser import HeadLimits, resolve_parser_name
+from .logs import access_log_for_requests
 from .loops import loop_factory, loop_name
 from .protocol import HttpProtocol, ServerState, describe_job
 from .sockets import bind_all, describe, unix_socket_paths
@@ -121,6 +122,7 @@ class Server:
             parser_name=parser_name,
             limits=limits,
             url_scheme=scheme,
+            access_log=access_log_for_requests() if config.access_log else None,
         )
         state.all_closed.set()
         pool.start()

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Protocol
 
-from .._types import Environ, OptExcInfo, ResponseHeaders, WriteCallable, WSGIApp
+from .._types import AccessLog, Environ, OptExcInfo, ResponseHeaders, WriteCallable, WSGIApp
 from ..errors import ClientDisconnected, InvalidResponse
 from ..http.connection import BodyFraming, plan_response
 from ..http.events import RequestHead
@@ -37,7 +37,6 @@ from ..http.writer import (
 )
 
 error_log = logging.getLogger("aiowsgi.error")
-access_log = logging.getLogger("aiowsgi.access")
 _ACCESS_LINE = '%s - "%s %s HTTP/%s" %d %d %.1fms'  # client, method, target, version, status, bytes, time
 
 # A list result whose items add up to at most this is joined and sent with its head in one write.
@@ -237,7 +236,7 @@ def run_application(
     sink: ResponseSink,
     server_header: bool,
     started: float,
-    log_access: bool,
+    access_log: AccessLog | None,
 ) -> None:
     """Call the application for one request and deliver its response through `sink`. Never raises."""
     responder = Responder(request, sink, server_header)
@@ -256,8 +255,8 @@ def run_application(
                 result.close()
             except Exception:  # noqa: BLE001 - the application boundary; logged
                 error_log.exception("close() of the application's iterable raised")
-        if log_access:
-            _log_access(environ, request, responder, started)
+        if access_log is not None:
+            _log_access(access_log, environ, request, responder, started)
 
 
 def _deliver(result: Iterable[bytes], responder: Responder) -> None:
@@ -296,19 +295,16 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
     sink.finish(error_response(500, responder.server_header), keep_alive=False)
 
 
-def _log_access(environ: Environ, request: RequestHead, responder: Responder, started: float) -> None:
-    if not access_log.isEnabledFor(logging.INFO):
-        return
+def _log_access(
+    access_log: AccessLog, environ: Environ, request: RequestHead, responder: Responder, started: float
+) -> None:
     address = environ.get("REMOTE_ADDR")
     args = (
         f"{address}:{environ.get('REMOTE_PORT')}" if address else "unix",
         request.method, environ.get("REQUEST_URI", ""), request.http_version,
         responder.status, responder.body_bytes, (time.monotonic() - started) * 1000,
     )  # fmt: skip
-    # makeRecord and handle are what info() calls, less its search of the stack for the caller's file and
-    # line, which the access format does not show and which costs more than the rest of the record.
-    record = access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, _ACCESS_LINE, args, None)
-    access_log.handle(record)
+    access_log(_ACCESS_LINE, args)
 
 
 def file_wrapper(filelike: IO[bytes], block_size: int = 64 * 1024) -> Any:

@@ -1,0 +1,130 @@
+"""The access log: the command line's batched writer, and which way the server sends each line."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from aiowsgi import logs
+
+LINE = '%s - "%s %s HTTP/%s" %d %d %.1fms'
+ARGS = ("127.0.0.1:5555", "GET", "/a?b=1", "1.1", 200, 13, 0.25)
+STAMP = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
+
+
+class Stream(io.StringIO):
+    """A text stream that counts its writes and can be waited on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.written = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        count = super().write(text)
+        self.written.set()
+        return count
+
+
+@pytest.fixture
+def stream() -> Stream:
+    return Stream()
+
+
+@pytest.fixture
+def writer(stream: Stream) -> Iterator[logs.AccessLogWriter]:
+    handler = logs.AccessLogWriter(stream)
+    handler.setFormatter(logs.Formatter(logs.ACCESS_FORMAT))
+    yield handler
+    handler.close()
+
+
+@pytest.fixture
+def access_logger() -> Iterator[logging.Logger]:
+    """aiowsgi.access, for a test that configures it; both loggers are put back as they were after."""
+    loggers = [logs.access_logger, logging.getLogger("aiowsgi.error")]
+    saved = [(list(lg.handlers), list(lg.filters), lg.level, lg.propagate) for lg in loggers]
+    yield logs.access_logger
+    for logger, (handlers, filters, level, propagate) in zip(loggers, saved, strict=True):
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.handlers[:], logger.filters[:] = handlers, filters
+        logger.level, logger.propagate = level, propagate
+
+
+def test_a_line_is_written_soon_without_more_traffic(writer: logs.AccessLogWriter, stream: Stream) -> None:
+    writer.write_line(LINE, ARGS)
+    assert stream.written.wait(5), "the background flush must write a lone line"
+    assert stream.getvalue().endswith(' 127.0.0.1:5555 - "GET /a?b=1 HTTP/1.1" 200 13 0.2ms\n')
+
+
+def test_lines_are_written_in_batches(stream: Stream) -> None:
+    writer = logs.AccessLogWriter(stream)
+    writer.close()  # the background flush stops; only full batches and close() write now
+    count = 3 * logs.AccessLogWriter.FLUSH_LINES
+    for _ in range(count):
+        writer.write_line(LINE, ARGS)
+    assert stream.writes == 3
+    assert stream.getvalue().count("\n") == count
+
+
+def test_close_writes_what_is_pending(stream: Stream) -> None:
+    writer = logs.AccessLogWriter(stream)
+    writer._closed.set()  # no background flush
+    writer.write_line(LINE, ARGS)
+    assert stream.writes == 0
+    writer.close()
+    assert stream.getvalue().count("\n") == 1
+
+
+def test_the_fast_line_is_the_line_a_log_record_gets(writer: logs.AccessLogWriter, stream: Stream) -> None:
+    record = logging.LogRecord("aiowsgi.access", logging.INFO, __file__, 0, LINE, ARGS, None)
+    writer.handle(record)
+    writer.write_line(LINE, ARGS)
+    writer.flush()
+    lines = stream.getvalue().splitlines()
+    assert all(STAMP.match(line) for line in lines), lines
+    via_record, direct = (STAMP.sub("", line, count=1) for line in lines)
+    assert via_record == direct == '127.0.0.1:5555 - "GET /a?b=1 HTTP/1.1" 200 13 0.2ms'
+
+
+def test_the_command_line_writer_gets_lines_directly(access_logger: logging.Logger) -> None:
+    logs.configure_logging("info", access_log=True)
+    handler = access_logger.handlers[0]
+    assert isinstance(handler, logs.AccessLogWriter)
+    assert logs.access_log_for_requests() == handler.write_line
+
+
+@pytest.mark.parametrize("change", ["another handler", "a filter", "propagation"])
+def test_any_other_setup_goes_through_logging(access_logger: logging.Logger, change: str) -> None:
+    logs.configure_logging("info", access_log=True)
+    if change == "another handler":
+        access_logger.addHandler(logging.NullHandler())
+    elif change == "a filter":
+        access_logger.addFilter(lambda record: True)
+    else:
+        access_logger.propagate = True
+    assert logs.access_log_for_requests() is logs._log_record
+
+
+def test_a_log_record_honours_the_level(access_logger: logging.Logger) -> None:
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    access_logger.handlers[:] = [Collect()]
+    access_logger.propagate = False
+    access_logger.setLevel(logging.INFO)
+    logs._log_record(LINE, ARGS)
+    access_logger.setLevel(logging.WARNING)
+    logs._log_record(LINE, ARGS)
+    assert seen == ['127.0.0.1:5555 - "GET /a?b=1 HTTP/1.1" 200 13 0.2ms']
