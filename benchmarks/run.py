@@ -106,6 +106,8 @@ class ServerSpec:
 
 
 LONG_KEEPALIVE = "60"
+# Pause between the warm-up and the measurement (see run_wrk_scenarios).
+SETTLE_SECONDS = 1.0
 AIOWSGI_IDLE = ("--keep-alive-timeout", LONG_KEEPALIVE)
 SERVERS = {
     spec.name: spec
@@ -1005,6 +1007,11 @@ def run_wrk_scenarios(
             try:
                 if args.warmup > 0:
                     run_wrk(args, server.port, scenario, args.warmup, pin=spec.pinned)
+                    # wrk leaves requests in flight when it stops (in `sleep`, 200 of them: 125 ms of a
+                    # 16-thread pool's work), and a server still runs them, since a client that
+                    # half-closes after its request is owed its answer. Let them finish, so that every
+                    # server's measurement starts from an idle server.
+                    time.sleep(SETTLE_SECONDS)
                 parse_wrk(run_wrk(args, server.port, scenario, args.duration, pin=spec.pinned), result)
                 derive(result, scenario, args)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
