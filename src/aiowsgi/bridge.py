@@ -6,12 +6,15 @@ The loop hands a complete request to the pool with `WorkerPool.submit` (a `queue
 request). The worker runs the application and gives the response back through that request's
 `ResponseChannel`, which is the whole of the worker's reach into the loop:
 
-- `send(*parts)` queues bytes with `loop.call_soon_threadsafe`. The loop writes them to the transport, or,
-  while the client is slower than the application, to the connection's spill buffer (memory, then a
-  temporary file). The worker blocks only when the bytes in flight pass the spill threshold (the loop is
-  behind) or everything held for the client passes the high-water mark (the client is far behind); a
-  client that has gone, or has read nothing for the send timeout (the loop judges that), makes it raise
-  ClientDisconnected. So a slow reader costs bounded memory and, below the mark, no thread.
+- `send(*parts)` queues bytes for the loop: with `loop.call_soon_threadsafe` if the loop has taken
+  everything sent before, else onto the batch still waiting for it, so that a worker that outruns the
+  loop costs one callback and one writev per loop turn, not one per chunk. The loop writes them to the
+  transport, or, while the client is slower than the application, to the connection's spill buffer
+  (memory, then a temporary file). The worker blocks only when the bytes in flight pass the spill
+  threshold (the loop is behind) or everything held for the client passes the high-water mark (the
+  client is far behind); a client that has gone, or has read nothing for the send timeout (the loop
+  judges that), makes it raise ClientDisconnected. So a slow reader costs bounded memory and, below the
+  mark, no thread.
 - `sendfile(fd, ...)` hands the loop a duplicate of the file descriptor; the worker does not wait for it.
 - `finish(*parts, keep_alive)` queues the last bytes and the keep-alive decision; `abort()` asks the loop to
   close the connection. One of the two ends every response (`end_if_unfinished` makes sure of it).
@@ -183,7 +186,7 @@ class ResponseChannel:
 
     __slots__ = (
         "_call", "_lock", "_cond", "_owner", "_high_water", "_in_flight_limit", "_send_timeout", "_queued",
-        "_buffered", "_ended", "_progress", "closed", "closing", "can_sendfile",
+        "_batch", "_buffered", "_ended", "_progress", "closed", "closing", "can_sendfile",
     )  # fmt: skip
 
     def __init__(
@@ -205,7 +208,8 @@ class ResponseChannel:
         self._high_water = high_water
         self._in_flight_limit = in_flight_limit
         self._send_timeout = send_timeout
-        self._queued = 0  # bytes queued to the loop, not yet taken by it (in memory)
+        self._queued = 0  # bytes queued to the loop, not yet taken by it (in memory): those in _batch
+        self._batch: list[bytes] | None = None  # sent, and a _deliver posted that has not run yet
         self._buffered = buffered  # bytes the loop holds for the client (memory, then a temporary file)
         self._ended = False
         self._progress = 0  # bumped by the loop each time a slow client is seen reading
@@ -221,7 +225,12 @@ class ResponseChannel:
             if not self._has_room() or self.closed:
                 self._wait_for_room()
             self._queued += size
-        self._post(self._deliver, parts, size)
+            batch = self._batch
+            if batch is not None:
+                batch += parts  # the loop has not run _deliver yet: it will take these too
+                return
+            self._batch = list(parts)
+        self._post(self._deliver)
 
     def _wait_for_room(self) -> None:
         # The loop judges the send timeout (HttpProtocol._on_send_timeout): it disconnects a client that
@@ -280,13 +289,14 @@ class ResponseChannel:
 
     # Loop-thread side ----------------------------------------------------------------------------
 
-    def _deliver(self, parts: tuple[bytes, ...], size: int) -> None:
+    def _deliver(self) -> None:
         with self._lock:
-            self._queued -= size
+            batch, self._batch = self._batch, None
+            self._queued = 0
             if self._cond is not None:
                 self._cond.notify()
-        if not self.closed:
-            self._owner.output_write(parts)
+        if batch and not self.closed:
+            self._owner.output_write(tuple(batch))
 
     def set_buffered(self, buffered: int) -> None:
         with self._lock:
