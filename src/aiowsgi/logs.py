@@ -80,18 +80,20 @@ class AccessLogWriter(logging.Handler):
 
     def write_line(self, message_format: str, args: tuple[object, ...]) -> None:
         """The fast path (an AccessLog): the same text a LogRecord on aiowsgi.access would get."""
-        pending = self._pending
-        pending.append(f"[{self._clock.stamp(time.time())}] {message_format % args}\n")
-        if len(pending) >= self.FLUSH_LINES:
-            self.flush()
+        self._add(f"[{self._clock.stamp(time.time())}] {message_format % args}\n")
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._pending.append(self.format(record) + "\n")
+            line = self.format(record) + "\n"
         except Exception:  # noqa: BLE001 - logging's own convention: report and carry on
             self.handleError(record)
             return
-        if len(self._pending) >= self.FLUSH_LINES:
+        self._add(line)
+
+    def _add(self, line: str) -> None:
+        pending = self._pending
+        pending.append(line)
+        if len(pending) >= self.FLUSH_LINES:
             self.flush()
 
     def flush(self) -> None:

@@ -288,6 +288,16 @@ def test_access_log_one_line_per_request_on_stderr() -> None:
         assert found["bytes"] == str(len(b"Hello, world!"))
 
 
+def test_access_lines_appear_while_the_server_runs() -> None:
+    # Lines are batched; the background flush must still write a lone line without waiting for more
+    # traffic or for the exit.
+    with serving([HELLO]) as server:
+        assert server.get("/while-running").status == 200
+        found = server.wait_for_line(r'"GET /while-running HTTP/1.1" 200 ')
+        assert ACCESS_LINE.search(found.string)
+        assert server.stop() == 0
+
+
 def test_no_access_log() -> None:
     with serving([HELLO, "--no-access-log"]) as server:
         assert server.get("/one").status == 200

@@ -199,7 +199,7 @@ class Responder:
         return head
 
     def _frame(self, data: bytes) -> tuple[bytes, ...]:
-        """`data` as it goes on the wire in this response's framing, in pieces (none for no body)."""
+        """`data` as it goes on the wire in this response's framing, in pieces (none if nothing goes)."""
         framing = self._framing
         if framing is BodyFraming.NONE:
             return ()
@@ -217,7 +217,7 @@ class Responder:
         self.body_bytes += len(data)
         if framing is BodyFraming.CHUNKED:
             return chunk_parts(data)
-        return (data,)
+        return (data,) if data else ()
 
 
 def _joined_if_small(parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
