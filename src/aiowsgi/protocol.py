@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ._types import AccessLog, Environ, WSGIApp
+from ._types import Environ, WSGIApp
 from .bridge import OverloadLog, ResponseChannel, WorkerPool
 from .buffers import SpillBuffer
 from .config import Config
@@ -36,7 +36,7 @@ from .http.uwsgi import UwsgiConnection
 from .http.writer import CONTINUE_RESPONSE, error_response
 from .trusted import TrustedProxies
 from .wsgi.environ import request_environ, server_environ
-from .wsgi.response import file_wrapper, run_application
+from .wsgi.response import RequestObserver, file_wrapper, run_application
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -77,7 +77,7 @@ class ServerState:
     overload: OverloadLog = field(default_factory=OverloadLog)
     environ: Environ = field(default_factory=dict)  # what every request's environ starts from
     proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies(()))
-    access_log: AccessLog | None = None  # None: --no-access-log
+    observe: RequestObserver | None = None  # told of each request done: access log, metrics
 
     def __post_init__(self) -> None:
         self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
@@ -738,7 +738,7 @@ def _serve(
             channel,
             state.config.server_header,
             queued,
-            state.access_log,
+            state.observe,
         )
     finally:
         body.close()

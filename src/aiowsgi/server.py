@@ -34,6 +34,7 @@ from .loops import loop_factory, loop_name
 from .protocol import HttpProtocol, ServerState, describe_job
 from .sockets import bind_all, describe, unix_socket_paths
 from .tls import server_ssl_context
+from .wsgi.response import access_line_observer
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -122,7 +123,7 @@ class Server:
             parser_name=parser_name,
             limits=limits,
             url_scheme=scheme,
-            access_log=access_log_for_requests() if config.access_log else None,
+            observe=access_line_observer(access_log_for_requests()) if config.access_log else None,
         )
         state.all_closed.set()
         pool.start()

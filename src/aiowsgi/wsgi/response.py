@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Protocol
 
 from .._types import AccessLog, Environ, OptExcInfo, ResponseHeaders, WriteCallable, WSGIApp
@@ -229,6 +229,12 @@ def _joined_if_small(parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
     return parts
 
 
+# Told of every request the application ran, once its response is done (the access log, the metrics):
+# called in the worker thread with the environ, the request, the finished Responder (status, body_bytes)
+# and the time.monotonic() at which the request was complete and queued for a thread.
+RequestObserver = Callable[[Environ, RequestHead, "Responder", float], None]
+
+
 def run_application(
     app: WSGIApp,
     environ: Environ,
@@ -236,7 +242,7 @@ def run_application(
     sink: ResponseSink,
     server_header: bool,
     started: float,
-    access_log: AccessLog | None,
+    observe: RequestObserver | None,
 ) -> None:
     """Call the application for one request and deliver its response through `sink`. Never raises."""
     responder = Responder(request, sink, server_header)
@@ -255,8 +261,8 @@ def run_application(
                 result.close()
             except Exception:  # noqa: BLE001 - the application boundary; logged
                 error_log.exception("close() of the application's iterable raised")
-        if access_log is not None:
-            _log_access(access_log, environ, request, responder, started)
+        if observe is not None:
+            observe(environ, request, responder, started)
 
 
 def _deliver(result: Iterable[bytes], responder: Responder) -> None:
@@ -295,16 +301,19 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
     sink.finish(error_response(500, responder.server_header), keep_alive=False)
 
 
-def _log_access(
-    access_log: AccessLog, environ: Environ, request: RequestHead, responder: Responder, started: float
-) -> None:
-    address = environ.get("REMOTE_ADDR")
-    args = (
-        f"{address}:{environ.get('REMOTE_PORT')}" if address else "unix",
-        request.method, environ.get("REQUEST_URI", ""), request.http_version,
-        responder.status, responder.body_bytes, (time.monotonic() - started) * 1000,
-    )  # fmt: skip
-    access_log(_ACCESS_LINE, args)
+def access_line_observer(access_log: AccessLog) -> RequestObserver:
+    """A RequestObserver that writes each request's access line through `access_log`."""
+
+    def log_access(environ: Environ, request: RequestHead, responder: Responder, started: float) -> None:
+        address = environ.get("REMOTE_ADDR")
+        args = (
+            f"{address}:{environ.get('REMOTE_PORT')}" if address else "unix",
+            request.method, environ.get("REQUEST_URI", ""), request.http_version,
+            responder.status, responder.body_bytes, (time.monotonic() - started) * 1000,
+        )  # fmt: skip
+        access_log(_ACCESS_LINE, args)
+
+    return log_access
 
 
 def file_wrapper(filelike: IO[bytes], block_size: int = 64 * 1024) -> Any:
