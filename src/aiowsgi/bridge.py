@@ -186,7 +186,7 @@ class ResponseChannel:
 
     __slots__ = (
         "_call", "_lock", "_cond", "_owner", "_high_water", "_in_flight_limit", "_send_timeout", "_queued",
-        "_batch", "_buffered", "_ended", "_progress", "closed", "closing", "can_sendfile",
+        "_batch", "_buffered", "_ended", "_progress", "closed", "closing", "can_sendfile", "client_eof",
     )  # fmt: skip
 
     def __init__(
@@ -214,6 +214,7 @@ class ResponseChannel:
         self._ended = False
         self._progress = 0  # bumped by the loop each time a slow client is seen reading
         self.closed = False  # the connection is gone
+        self.client_eof = False  # the client has sent its end of stream (it closed, or half-closed)
         self.closing = False  # the server is draining: the response should close the connection
         self.can_sendfile = can_sendfile
 
@@ -255,6 +256,14 @@ class ResponseChannel:
             cond.wait(remaining)
         if self.closed:
             raise ClientDisconnected("the client closed the connection")
+
+    def client_disconnected(self) -> bool:
+        """environ["aiowsgi.client_disconnected"]: whether the loop has seen the client go, by EOF or reset.
+
+        Two plain attributes written by the loop thread: reading them is safe from any thread, and cheap
+        enough for an application to call in a loop.
+        """
+        return self.closed or self.client_eof
 
     def _has_room(self) -> bool:
         queued = self._queued

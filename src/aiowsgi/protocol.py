@@ -234,6 +234,8 @@ class HttpProtocol(asyncio.Protocol):
             return True
         # The client may half-close after sending its requests; answer them, then close.
         self._eof = True
+        if self._channel is not None:
+            self._channel.client_eof = True
         if self._channel is None and not self._pipeline and not self._unparsed:
             self._close()
         return True
@@ -359,6 +361,7 @@ class HttpProtocol(asyncio.Protocol):
         # Not after a half-close: the client sends nothing more anyway, and whether its EOF came before or
         # after this request started must not change the response's bytes. It is closed after, all the same.
         channel.closing = self._state.draining
+        channel.client_eof = self._eof
         self._channel = channel
         self._wait = None
         pool.submit(
@@ -731,6 +734,7 @@ def _serve(
         environ = request_environ(
             state.environ, sockname, peername, exchange.head, body.as_stream(), body.size, state.proxies
         )
+        environ["aiowsgi.client_disconnected"] = channel.client_disconnected
         run_application(
             state.app,
             environ,
