@@ -82,9 +82,24 @@ def _check_response_head(status: object, headers: object) -> ResponseHead:
         raise InvalidResponse(f"status must be a str, got {type(status).__name__}: {status!r}")
     if not _STATUS.fullmatch(status):
         raise InvalidResponse(f"status must be a 3-digit code from 200 to 599 and a reason: {status!r}")
+    status_code = int(status[:3])
+    block, content_length, close_requested, has_server, has_date = _check_headers(headers, status_code)
+    return ResponseHead(
+        status=status,
+        status_code=status_code,
+        header_block=block,
+        content_length=content_length,
+        close_requested=close_requested,
+        has_server=has_server,
+        has_date=has_date,
+    )
+
+
+def _check_headers(headers: object, status_code: int) -> tuple[str, int | None, bool, bool, bool]:
+    """The header lines in wire form, with what the framing needs: (block, Content-Length, Connection:
+    close asked for, has Server, has Date); or InvalidResponse saying what is wrong."""
     if type(headers) is not list:
         raise InvalidResponse(f"headers must be a list of (name, value) tuples, got {type(headers).__name__}")
-    status_code = int(status[:3])
     content_length: int | None = None
     close_requested = has_server = has_date = False
     lines: list[str] = []
@@ -126,15 +141,21 @@ def _check_response_head(status: object, headers: object) -> ResponseHead:
     if block.count("\r\n") != len(lines) or not _HEADER_BLOCK.fullmatch(block):
         bad = next(line for line in lines if line.count("\r\n") != 1 or not _HEADER_BLOCK.fullmatch(line))
         raise InvalidResponse(f"header has a character not allowed in HTTP (CR, LF or a control): {bad!r}")
-    return ResponseHead(
-        status=status,
-        status_code=status_code,
-        header_block=block,
-        content_length=content_length,
-        close_requested=close_requested,
-        has_server=has_server,
-        has_date=has_date,
-    )
+    return block, content_length, close_requested, has_server, has_date
+
+
+def encode_early_hints(headers: object) -> bytes:
+    """A `103 Early Hints` response (RFC 8297) carrying `headers`, checked as a final response's are.
+
+    An interim response frames nothing, so a Content-Length or Connection header in it is a mistake.
+    """
+    block, content_length, close_requested, _, _ = _check_headers(headers, 103)
+    if content_length is not None or close_requested:
+        raise InvalidResponse("103 Early Hints cannot carry Content-Length or Connection")
+    try:
+        return ("HTTP/1.1 103 Early Hints\r\n" + block + "\r\n").encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise InvalidResponse(f"header is not latin-1: {exc.object[exc.start : exc.end]!r}") from None
 
 
 def encode_head(

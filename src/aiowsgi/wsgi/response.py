@@ -4,6 +4,7 @@ The rules, each enforced here and tested one by one:
 - start_response returns write(); a second call without exc_info is an error; with exc_info it replaces the
   pending status and headers if nothing was sent yet, and re-raises exc_info once the head is out.
 - start_response may come late, from inside the first iteration of a generator.
+- wsgi.early_hints (Gunicorn's extension) sends 103 responses before the head, to HTTP/1.1 clients only.
 - Status and headers are checked when start_response is called (the application can still see the error);
   anything that could split the response on the wire (non-str, CR/LF, non-latin-1, hop-by-hop) raises.
 - The head goes out with the first non-empty body chunk (or at the end, for an empty body).
@@ -32,6 +33,7 @@ from ..http.writer import (
     ResponseHead,
     check_response_head,
     chunk_parts,
+    encode_early_hints,
     encode_head,
     error_response,
 )
@@ -113,6 +115,19 @@ class Responder:
         self._pending = check_response_head(status, headers)
         self.status = self._pending.status_code
         return self.write
+
+    def early_hints(self, headers: ResponseHeaders) -> None:
+        """environ["wsgi.early_hints"] (Gunicorn's): send `103 Early Hints` with `headers` now.
+
+        Only before the response has started, and only to an HTTP/1.1 client; otherwise it does nothing,
+        as a client or a front end that does not expect an interim response may take it for the final one
+        (HTTP/1.0 has none, and a uwsgi front end reads one response). Bad headers raise InvalidResponse.
+        """
+        hints = encode_early_hints(headers)
+        request = self._request
+        if self.head_sent or request.http_version != "1.1" or request.params is not None:
+            return
+        self._sink.send(hints)
 
     def write(self, data: bytes) -> None:
         if type(data) is not bytes:
@@ -246,6 +261,7 @@ def run_application(
 ) -> None:
     """Call the application for one request and deliver its response through `sink`. Never raises."""
     responder = Responder(request, sink, server_header)
+    environ["wsgi.early_hints"] = responder.early_hints
     result: Iterable[bytes] | None = None
     try:
         result = app(environ, responder.start_response)
