@@ -71,7 +71,7 @@ def create_app(download_path: str) -> Flask:
             input_terminated=env.get("wsgi.input_terminated"),
             version=list(env["wsgi.version"]),
             user_agent=env.get("HTTP_USER_AGENT"),
-            types={k: type(v).__name__ for k, v in env.items() if not k.startswith(("wsgi.", "werkzeug."))},
+            types={k: type(v).__name__ for k, v in env.items() if "." not in k},  # CGI keys only
             url=request.url,
             remote_addr=request.remote_addr,
         )

@@ -21,8 +21,12 @@ from tests.support import RunningServer, running_server
 
 pytestmark = pytest.mark.skipif(len(available_parsers()) < 2, reason="needs both httptools and h11")
 
-# Everything but what differs between two servers and two connections (ports, the input stream).
-_PER_SERVER = {"SERVER_PORT", "REMOTE_PORT", "wsgi.input", "wsgi.errors", "wsgi.file_wrapper"}
+# Everything but what differs between two servers and two connections (ports, the input stream, the
+# callables bound to one request).
+_PER_SERVER = {
+    "SERVER_PORT", "REMOTE_PORT", "wsgi.input", "wsgi.errors", "wsgi.file_wrapper", "wsgi.early_hints",
+    "aiowsgi.client_disconnected",
+}  # fmt: skip
 _DATE = re.compile(rb"\r\nDate: [^\r\n]*\r\n")
 
 
