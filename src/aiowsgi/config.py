@@ -334,6 +334,17 @@ class Config:
         "carry beyond as many as its data; more gets 400. It stops a client that streams chunk extensions "
         "for ever, and leaves any client whose chunks are not tiny alone.",
     )
+    health_path: str = _option(
+        "",
+        section=_HTTP,
+        metavar="PATH",
+        check=lambda value: None if value == "" or value.startswith("/") else "must start with /",
+        help="Answer GET and HEAD requests for exactly this path (e.g. /healthz) on the event loop, "
+        "without the application or a thread: 200 while serving, 503 during --drain-delay, so that "
+        "a load balancer or a Kubernetes readiness probe sees the server going before it goes. Not in "
+        "the access log. Empty: off (default); every path goes to the application.",
+    )
+
     # Timeouts
     header_timeout: float = _option(
         10 * SECONDS,
@@ -382,6 +393,17 @@ class Config:
         parse=float,
         check=_at_least(0),
         help="On shutdown, seconds to let requests in flight finish before their connections are cut.",
+    )
+    drain_delay: float = _option(
+        0.0,
+        section=_TIME,
+        metavar="SECONDS",
+        parse=float,
+        check=_at_least(0),
+        help="On SIGTERM, keep serving for this many seconds, answering --health-path with 503, before "
+        "the graceful shutdown starts: time for a load balancer or Kubernetes to take the server out of "
+        "rotation, so that no client is sent to a server that has stopped accepting. A second SIGTERM "
+        "ends the delay early; SIGINT does not wait. 0: shut down at once (default).",
     )
 
     # TLS

@@ -33,7 +33,7 @@ from .http.connection import ReadState, RequestLimits, ServerConnection
 from .http.events import BodyChunk, EndOfRequest, RequestHead
 from .http.proxy_protocol import NEED_MORE, parse_proxy_header, signature
 from .http.uwsgi import UwsgiConnection
-from .http.writer import CONTINUE_RESPONSE, error_response
+from .http.writer import CONTINUE_RESPONSE, error_response, health_response
 from .trusted import TrustedProxies
 from .wsgi.environ import request_environ, server_environ
 from .wsgi.response import RequestObserver, file_wrapper, run_application
@@ -73,6 +73,8 @@ class ServerState:
     url_scheme: str = "http"
     connections: set[HttpProtocol] = field(default_factory=set)
     draining: bool = False
+    ready: bool = True  # False during --drain-delay: --health-path answers 503
+    health_target: bytes = b""  # --health-path, as a request target starts
     all_closed: asyncio.Event = field(default_factory=asyncio.Event)
     overload: OverloadLog = field(default_factory=OverloadLog)
     environ: Environ = field(default_factory=dict)  # what every request's environ starts from
@@ -82,6 +84,7 @@ class ServerState:
     def __post_init__(self) -> None:
         self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
         self.proxies = TrustedProxies(self.config.forwarded_allow_ips)
+        self.health_target = self.config.health_path.encode("latin-1")
 
 
 class Wait(enum.Enum):
@@ -344,6 +347,11 @@ class HttpProtocol(asyncio.Protocol):
         if isinstance(item, ProtocolError):
             self._reject(item)
             return
+        if self._state.health_target and self._is_health_check(item.head):
+            item.body.close()
+            answer, keep_alive = health_response(item.head, self._state.ready, self._config.server_header)
+            self.output_finish((answer,), keep_alive)
+            return
         pool = self._state.pool
         if pool.waiting >= self._config.max_queued_requests:
             item.body.close()
@@ -380,6 +388,15 @@ class HttpProtocol(asyncio.Protocol):
                 self._loop.call_soon(self._parse_held_back)
             else:
                 self._resume_reading()
+
+    def _is_health_check(self, head: RequestHead) -> bool:
+        """A GET or HEAD of --health-path (with any query), which the loop answers itself."""
+        health, target = self._state.health_target, head.target
+        return (
+            (head.method == "GET" or head.method == "HEAD")
+            and target.startswith(health)
+            and (len(target) == len(health) or target[len(health)] == 0x3F)  # "?"
+        )
 
     def _parse_held_back(self) -> None:
         data, self._unparsed = self._unparsed, b""

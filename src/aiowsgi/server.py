@@ -185,6 +185,20 @@ class Server:
             )  # fmt: skip
         self._watchdog = state.loop.call_later(min(limit / 2, 1.0), self._watch_requests, warned)
 
+    def set_ready(self, ready: bool) -> None:
+        """Whether --health-path answers 200 (ready) or 503; everything else is served either way."""
+        if self._state is not None:
+            self._state.ready = ready
+
+    async def drain(self, delay: float | None = None) -> None:
+        """Answer --health-path with 503 for `delay` seconds (default: the drain_delay option) while
+        serving everything else as usual, so that a load balancer stops sending requests; then return.
+
+        Call shutdown() afterwards. Cancelling the drain ends it early.
+        """
+        self.set_ready(False)
+        await asyncio.sleep(self.config.drain_delay if delay is None else delay)
+
     async def serve(self) -> None:
         """Start, serve until cancelled (or until shutdown() is called), then shut down gracefully."""
         if self._state is None:
@@ -341,20 +355,27 @@ class SupervisorLink:
 
     The worker sends newline-ended words: `ready` once it is serving, `beat` every `interval` seconds from
     a loop timer (so a blocked loop falls silent, which is what the supervisor's --timeout watches), and
-    `retire` once it has taken --max-requests requests. The supervisor never writes: end of file means it
-    has gone, and an orphaned worker stops gracefully (`on_lost`).
+    `retire` once it has taken --max-requests requests. The supervisor writes one word, `drain`, when it
+    starts its --drain-delay (`on_drain`); end of file means it has gone, and an orphaned worker stops
+    gracefully (`on_lost`).
     """
 
-    READY, BEAT, RETIRE = b"ready\n", b"beat\n", b"retire\n"
+    READY, BEAT, RETIRE, DRAIN = b"ready\n", b"beat\n", b"retire\n", b"drain\n"
 
     def __init__(
-        self, fd: int, loop: asyncio.AbstractEventLoop, interval: float, on_lost: Callable[[], None]
+        self,
+        fd: int,
+        loop: asyncio.AbstractEventLoop,
+        interval: float,
+        on_lost: Callable[[], None],
+        on_drain: Callable[[], None],
     ) -> None:
         self._sock = socket.socket(fileno=fd)
         self._sock.setblocking(False)
         self._loop = loop
         self._interval = interval
         self._on_lost = on_lost
+        self._on_drain = on_drain
         self._timer: asyncio.TimerHandle | None = None
         self._lost = False
         loop.add_reader(self._sock.fileno(), self._on_readable)
@@ -382,6 +403,8 @@ class SupervisorLink:
             data = b""
         if not data:
             self._gone()
+        elif self.DRAIN in data:  # the only word the supervisor sends, and it sends it once
+            self._on_drain()
 
     def _gone(self) -> None:
         if not self._lost:
@@ -426,15 +449,31 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
     stop = asyncio.Event()
     forced = asyncio.Event()
 
+    draining = asyncio.Event()  # SIGTERM with --drain-delay: serving on, with readiness withdrawn
+    hurry = asyncio.Event()  # a second signal: end the drain delay now
+
     def on_signal(signum: int) -> None:
         if stop.is_set():
+            hurry.set()
             if signum == signal.SIGINT:
                 error_log.warning("second interrupt: closing every connection now")
                 server.force_close()
                 forced.set()
             return
-        error_log.info("received %s: shutting down gracefully", signal.Signals(signum).name)
+        delay = server.config.drain_delay
+        if signum == signal.SIGTERM and delay:
+            error_log.info(
+                "received SIGTERM: draining for %gs (--drain-delay; --health-path answers 503), then "
+                "shutting down gracefully", delay,
+            )  # fmt: skip
+            draining.set()
+        else:
+            error_log.info("received %s: shutting down gracefully", signal.Signals(signum).name)
         stop.set()
+
+    def on_supervisor_drain() -> None:
+        error_log.info("the supervisor is draining: --health-path answers 503")
+        server.set_ready(False)
 
     def on_supervisor_lost() -> None:
         if not stop.is_set():
@@ -454,7 +493,9 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
     link = None
     retire: asyncio.Task[None] | None = None
     if link_fd is not None:
-        link = SupervisorLink(int(link_fd), loop, min(1.0, server.config.timeout / 4), on_supervisor_lost)
+        link = SupervisorLink(
+            int(link_fd), loop, min(1.0, server.config.timeout / 4), on_supervisor_lost, on_supervisor_drain
+        )
     elif server.config.max_requests:
         error_log.warning("--max-requests is acted on with --workers 2 or more only; ignoring it")
     try:
@@ -465,6 +506,12 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
             link.send(link.READY)
             retire = asyncio.ensure_future(_retire_when_done(server, link))
         await stop.wait()
+        if draining.is_set() and not hurry.is_set():
+            drain = asyncio.ensure_future(server.drain())
+            cut_short = asyncio.ensure_future(hurry.wait())
+            await asyncio.wait([drain, cut_short], return_when=asyncio.FIRST_COMPLETED)
+            drain.cancel()
+            cut_short.cancel()
         # A second SIGINT must not wait for threads still inside the application: they are daemon
         # threads, so the process can exit without them.
         graceful = asyncio.ensure_future(server.shutdown())

@@ -15,7 +15,8 @@ from email.utils import formatdate
 from http import HTTPStatus
 
 from ..errors import InvalidResponse
-from .connection import BodyFraming
+from .connection import BodyFraming, plan_response
+from .events import RequestHead
 
 CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
 LAST_CHUNK = b"0\r\n\r\n"
@@ -227,3 +228,15 @@ def error_response(status: int, server_header: bool = True) -> bytes:
         + "\r\n"
     )
     return head.encode("latin-1") + body
+
+
+_HEALTH_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")]
+
+
+def health_response(request: RequestHead, ready: bool, server_header: bool) -> tuple[bytes, bool]:
+    """The answer to --health-path: 200 while serving, 503 while draining; with whether to keep alive."""
+    status, body = ("200 OK", b"ok\n") if ready else ("503 Service Unavailable", b"draining\n")
+    head = check_response_head(status, _HEALTH_HEADERS)
+    framing, keep_alive = plan_response(request, head.status_code, len(body), False)
+    data = encode_head(head, framing, keep_alive, request.http_version, server_header, len(body))
+    return (data if framing is BodyFraming.NONE else data + body), keep_alive

@@ -22,11 +22,13 @@ def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socke
 
     What makes it a child is spelled out even where it is the default, so that an AIOWSGI_* variable in
     the environment cannot turn the child into a supervisor (a flag wins over the environment); the pid
-    file is the supervisor's.
+    file is the supervisor's, and so is the --drain-delay: a child stopped to be replaced (HUP, a reload,
+    --max-requests) must not withdraw readiness, and on SIGTERM the supervisor drains before it stops them.
     """
-    child = config.replace(bind=tuple(f"fd://{sock.fileno()}" for sock in sockets), workers=1, reload=False)
-    pinned = ["--workers", "1", "--no-reload", "--pid", ""]
-    return [sys.executable, "-m", "aiowsgi", app_spec, *config_to_argv(child.replace(pid="")), *pinned]
+    binds = tuple(f"fd://{sock.fileno()}" for sock in sockets)
+    child = config.replace(bind=binds, workers=1, reload=False, pid="", drain_delay=0.0)
+    pinned = ["--workers", "1", "--no-reload", "--pid", "", "--drain-delay", "0"]
+    return [sys.executable, "-m", "aiowsgi", app_spec, *config_to_argv(child), *pinned]
 
 
 def start_server_process(

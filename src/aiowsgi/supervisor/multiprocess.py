@@ -11,8 +11,10 @@ what lets HUP deploy new code, and what keeps a crash in the application out of 
 
 Each worker gets one end of a socketpair (server.SupervisorLink) and writes newline-ended words on it:
 `ready` once it is serving, `beat` every second or so from a timer on its event loop, `retire` when it has
-taken --max-requests requests. The supervisor never writes; when it dies, the workers see end of file and
-stop gracefully. A worker's state is one of:
+taken --max-requests requests. The supervisor writes only `drain`, on SIGTERM with --drain-delay, and
+sends the workers SIGTERM once the delay is over (the delay is the supervisor's alone, so that a worker
+stopped for a reload never withdraws readiness). When the supervisor dies, the workers see end of file
+and stop gracefully. A worker's state is one of:
 
     STARTING --ready--> READY --(stop: SIGTERM)--> STOPPING --exit--> gone
         \\_______________________________________________/
@@ -133,6 +135,7 @@ class Supervisor:
         self.signals: list[int] = []
         self.selector = selectors.DefaultSelector()
         self.stopping = False
+        self.drain_ends = 0.0  # during --drain-delay after SIGTERM: when the graceful stop starts
         self.forced = False
         self.ever_ready = False
         self.failures = 0  # workers in a row that exited before they were ready
@@ -158,6 +161,7 @@ class Supervisor:
             while self.workers or not self.stopping:
                 self.wait()
                 self.dispatch_signals()
+                self.end_drain()
                 self.reap()
                 self.murder()
                 self.manage()
@@ -200,6 +204,8 @@ class Supervisor:
                 deadline = min(deadline, worker.last_heard + self.config.timeout)
         if self.spawn_after > now:
             deadline = min(deadline, self.spawn_after)
+        if self.drain_ends:
+            deadline = min(deadline, self.drain_ends)
         return deadline
 
     def read(self, worker: Worker) -> None:
@@ -227,6 +233,8 @@ class Supervisor:
         if worker.state is WorkerState.STARTING:
             worker.state = WorkerState.READY
             error_log.debug("worker %d ready", worker.pid)
+        if self.drain_ends:
+            self.tell_drain(worker)  # a replacement started during the drain joins it
 
     def on_retire(self, worker: Worker) -> None:
         if worker.state is not WorkerState.STOPPING and not worker.superseded:
@@ -245,11 +253,37 @@ class Supervisor:
         pass  # reap() runs after every wake-up
 
     def handle_term(self) -> None:
-        if not self.stopping:
+        if self.stopping:
+            return
+        if self.drain_ends:
+            self.drain_ends = 0.0
+            self.stop_all("received a second SIGTERM during --drain-delay")
+        elif self.config.drain_delay:
+            self.drain_ends = time.monotonic() + self.config.drain_delay
+            error_log.info(
+                "received SIGTERM: draining for %gs (--drain-delay; --health-path answers 503), then "
+                "stopping the workers gracefully", self.config.drain_delay,
+            )  # fmt: skip
+            for worker in self.workers.values():
+                if worker.state is WorkerState.READY:
+                    self.tell_drain(worker)
+        else:
             self.stop_all("received SIGTERM")
+
+    def end_drain(self) -> None:
+        if self.drain_ends and time.monotonic() >= self.drain_ends:
+            self.drain_ends = 0.0
+            self.stop_all("--drain-delay is over")
+
+    def tell_drain(self, worker: Worker) -> None:
+        try:
+            worker.channel.send(b"drain\n")
+        except OSError:
+            pass  # it is exiting; reap() will see it
 
     def handle_int(self) -> None:
         if not self.stopping:
+            self.drain_ends = 0.0
             self.stop_all("received SIGINT")
             return
         error_log.warning("second interrupt: stopping every worker now")
