@@ -537,6 +537,28 @@ class Config:
         "bytes sent, duration. The command line writes these lines to stderr in batches, each at most "
         "0.1 s after its request.",
     )
+    access_log_format: str = _option(
+        "default",
+        section=_LOG,
+        metavar="FORMAT",
+        help="What each access line says. 'default': aiowsgi's line, '[TIME] CLIENT - \"METHOD TARGET "
+        "PROTOCOL\" STATUS BYTES DURATIONms'. 'json': one JSON object per line (time, client, method, path, "
+        "query, protocol, status, bytes, duration in seconds, user_agent, referer, request_id from "
+        "X-Request-ID). Anything else is a Gunicorn access_log_format such as '%(h)s %(l)s %(u)s %(t)s "
+        '"%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"\', with Gunicorn\'s atoms, %({header}i)s, %({header}o)s '
+        "and %({variable}e)s. Values from the request and response are escaped: no control character "
+        "reaches the log. See docs/observability.md.",
+    )
+    log_config: str = _option(
+        "",
+        section=_LOG,
+        metavar="FILE",
+        help="Configure logging from FILE instead of aiowsgi's stderr handlers (command line only): "
+        "logging.config.dictConfig from a .json or .toml file, logging.config.fileConfig from an .ini, "
+        ".conf or .cfg file. The loggers are aiowsgi.error and aiowsgi.access; --log-level and, with "
+        "the access log on, INFO for aiowsgi.access are set first, for the file to override. Existing "
+        "loggers stay enabled unless the file sets disable_existing_loggers.",
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
