@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import aiowsgi
 from aiowsgi import accesslog
 from aiowsgi.accesslog import compile_access_format, escape
 from aiowsgi.errors import ConfigError
@@ -18,6 +19,7 @@ from aiowsgi.http.events import RequestHead
 from aiowsgi.trusted import TrustedProxies
 from aiowsgi.wsgi.environ import request_environ, server_environ
 from aiowsgi.wsgi.response import FileWrapper, Responder
+from tests.apps.hello import app as hello
 
 NOW = 1796654422.5  # 2026-12-07 14:40:22.5 UTC
 STARTED = 1000.0
@@ -281,3 +283,8 @@ def test_json_escapes_every_control_character() -> None:
     fields = json.loads(text)
     assert fields["path"] == "/p\x1b\n"
     assert fields["user_agent"] == hostile.decode("latin-1")
+
+
+def test_an_embedded_server_refuses_an_unknown_atom_when_it_is_made() -> None:
+    with pytest.raises(ConfigError, match=r"%\(nope\)s"):
+        aiowsgi.Server(hello, access_log_format="%(nope)s")
