@@ -534,8 +534,8 @@ class Config:
         section=_LOG,
         parse=_parse_bool,
         help="Log one line per request to the aiowsgi.access logger: client, request line, status, "
-        "bytes sent, duration. The command line writes these lines to stderr in batches, each at most "
-        "0.1 s after its request.",
+        "bytes sent, duration (or what --access-log-format says). The command line writes these lines to "
+        "stderr in batches, each at most 0.1 s after its request, unless --log-config sends them elsewhere.",
     )
     access_log_format: str = _option(
         "default",
