@@ -206,6 +206,20 @@ def test_workers_apply_the_log_config_too(tmp_path: Path) -> None:
     assert '"GET /from-a-worker HTTP/1.1" 200 ' in logged
 
 
+def test_reload_applies_the_log_config_in_the_supervisor_and_the_server(tmp_path: Path) -> None:
+    log_file = tmp_path / "server.log"
+    config = write_config(tmp_path, ".toml", log_file)
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    args = [HELLO, "--reload", "--reload-dir", str(watched), "--log-config", str(config)]
+    with serving(args) as server:
+        assert server.get("/from-the-child").status == 200
+        assert server.stop() == 0
+    logged = log_file.read_text()
+    assert "FILE aiowsgi.error INFO aiowsgi reloader on " in logged
+    assert '"GET /from-the-child HTTP/1.1" 200 ' in logged
+
+
 @pytest.mark.parametrize(
     ("content", "name", "fragment"),
     [
