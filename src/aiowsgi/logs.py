@@ -240,6 +240,12 @@ def apply_log_config(path: str) -> None:
     except OSError as exc:
         raise ConfigError(f"--log-config {path}: {exc.strerror or exc}") from None
     except (ValueError, TypeError, KeyError, AttributeError, ImportError, configparser.Error) as exc:
-        # dictConfig says which handler, formatter or logger failed, and chains the reason.
-        reason = f"{exc}: {exc.__cause__}" if exc.__cause__ is not None else str(exc) or type(exc).__name__
+        # dictConfig says which handler, formatter or logger failed, and chains the reason; fileConfig raises
+        # a bare KeyError for a section or option the file lacks.
+        if isinstance(exc, KeyError):
+            reason = f"no section or option {exc} where fileConfig needs one"
+        elif exc.__cause__ is not None:
+            reason = f"{exc}: {exc.__cause__}"
+        else:
+            reason = str(exc) or type(exc).__name__
         raise ConfigError(f"--log-config {path}: {' '.join(reason.split())}") from None
