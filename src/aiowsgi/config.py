@@ -653,13 +653,14 @@ def config_to_argv(config: Config) -> list[str]:
         if value == f.default or spec_of(f).secret:
             continue
         flag = flags_of(f)[0]
+        # "--flag=value": as a separate argument, a value that starts with "-" (an access log format, say)
+        # would be read as a flag.
         if isinstance(value, bool):
             argv.append(flag if value else "--no-" + flag[2:])
         elif isinstance(value, tuple):
-            for item in value:
-                argv += [flag, item]
+            argv += [f"{flag}={item}" for item in value]
         else:
-            argv += [flag, str(value)]
+            argv.append(f"{flag}={value}")
     return argv
 
 
