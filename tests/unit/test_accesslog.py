@@ -7,18 +7,19 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 
 import aiowsgi
 from aiowsgi import accesslog
-from aiowsgi.accesslog import compile_access_format, escape
+from aiowsgi.accesslog import access_line_observer, compile_access_format, escape
 from aiowsgi.errors import ConfigError
 from aiowsgi.http.events import RequestHead
 from aiowsgi.trusted import TrustedProxies
 from aiowsgi.wsgi.environ import request_environ, server_environ
-from aiowsgi.wsgi.response import FileWrapper, Responder
+from aiowsgi.wsgi.response import FileWrapper, Responder, run_application
 from tests.apps.hello import app as hello
 
 NOW = 1796654422.5  # 2026-12-07 14:40:22.5 UTC
@@ -288,3 +289,15 @@ def test_json_escapes_every_control_character() -> None:
 def test_an_embedded_server_refuses_an_unknown_atom_when_it_is_made() -> None:
     with pytest.raises(ConfigError, match=r"%\(nope\)s"):
         aiowsgi.Server(hello, access_log_format="%(nope)s")
+
+
+def test_a_500_for_an_application_error_logs_none_of_the_headers_it_replaced() -> None:
+    def failing(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [("X-Out", "never sent")])
+        raise RuntimeError("boom")
+
+    environ, head, _ = served(request())
+    lines: list[str] = []
+    observe = access_line_observer(lines.append, compile_access_format("%(s)s %({x-out}o)s"))
+    run_application(failing, environ, head, NullSink(), True, STARTED, observe)
+    assert lines == ["500 -"]

@@ -301,6 +301,7 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
         return
     error_log.exception("error in the application (%s); answering 500", where)
     responder.status = 500
+    responder._pending = None  # its headers were never sent: an access line must not show them
     sink.finish(error_response(500, responder.server_header), keep_alive=False)
 
 
