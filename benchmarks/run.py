@@ -109,6 +109,8 @@ LONG_KEEPALIVE = "60"
 # Pause between the warm-up and the measurement (see run_wrk_scenarios).
 SETTLE_SECONDS = 1.0
 AIOWSGI_IDLE = ("--keep-alive-timeout", LONG_KEEPALIVE)
+# Gunicorn's default access_log_format (Apache's combined log format).
+GUNICORN_ACCESS_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 SERVERS = {
     spec.name: spec
     for spec in (
@@ -133,6 +135,21 @@ SERVERS = {
         # The access log on, as it is by default: one line per request to stderr, which the runner writes
         # to a file. In every wrk scenario, so that its cost is measured against aiowsgi's row.
         ServerSpec("aiowsgi-accesslog", "aiowsgi", variant=True, wrk_scenarios=None, access_log=True),
+        # The other access line formats, for their cost against the default's.
+        ServerSpec(
+            "aiowsgi-accesslog-json",
+            "aiowsgi",
+            ("--access-log-format", "json"),
+            variant=True,
+            access_log=True,
+        ),
+        ServerSpec(
+            "aiowsgi-accesslog-gunicorn",
+            "aiowsgi",
+            ("--access-log-format", GUNICORN_ACCESS_FORMAT),
+            variant=True,
+            access_log=True,
+        ),
         ServerSpec("waitress", "waitress"),  # its idle timeout (channel_timeout) is already 120 s
         ServerSpec("gunicorn-gthread", "gunicorn", idle_options=("--keep-alive", LONG_KEEPALIVE)),
         ServerSpec(

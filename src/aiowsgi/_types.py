@@ -13,5 +13,6 @@ ResponseHeaders: TypeAlias = list[tuple[str, str]]
 WriteCallable: TypeAlias = Callable[[bytes], object]
 StartResponse: TypeAlias = Callable[..., WriteCallable]
 WSGIApp: TypeAlias = Callable[[Environ, StartResponse], Iterable[bytes]]
-# How a request's access line is written: called with a %-format and its arguments (logs.py chooses how).
-AccessLog: TypeAlias = Callable[[str, tuple[object, ...]], None]
+# How a request's access line is written: called with the finished line, without a newline (logs.py
+# chooses how). The line is text, not a %-format: a "%" in it is the request's own.
+AccessLog: TypeAlias = Callable[[str], None]

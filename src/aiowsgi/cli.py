@@ -10,6 +10,7 @@ from typing import Any
 
 from .__about__ import __version__
 from ._types import WSGIApp
+from .accesslog import compile_access_format
 from .app_loader import load_app
 from .config import (
     Config,
@@ -45,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         kwargs: dict[str, Any] = {
             "dest": f.name,
             "default": argparse.SUPPRESS,
-            "help": f"{spec.help} [default: {_shown_default(f.default)}; env {env_name(f)}]",
+            # argparse %-formats help text; a "%" of ours (access log atoms) is meant literally.
+            "help": f"{spec.help} [default: {_shown_default(f.default)}; env {env_name(f)}]".replace(
+                "%", "%%"
+            ),
         }
         if isinstance(f.default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -89,13 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = config_from_env()
         options.update(args)
         config = config_from_kwargs(options)
+        compile_access_format(config.access_log_format)  # an unknown atom fails before any process starts
+        configure_logging(config)
     except ConfigError as exc:
         print(f"aiowsgi: error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     activated = systemd_binds(os.environ)
     if activated and not config.bind:
         config = config.replace(bind=activated)
-    configure_logging(config.log_level, config.access_log)
     try:
         if config.reload:
             from .supervisor.reload import run_reloader

@@ -556,8 +556,30 @@ class Config:
         section=_LOG,
         parse=_parse_bool,
         help="Log one line per request to the aiowsgi.access logger: client, request line, status, "
-        "bytes sent, duration. The command line writes these lines to stderr in batches, each at most "
-        "0.1 s after its request.",
+        "bytes sent, duration (or what --access-log-format says). The command line writes these lines to "
+        "stderr in batches, each at most 0.1 s after its request, unless --log-config sends them elsewhere.",
+    )
+    access_log_format: str = _option(
+        "default",
+        section=_LOG,
+        metavar="FORMAT",
+        help="What each access line says. 'default': aiowsgi's line, '[TIME] CLIENT - \"METHOD TARGET "
+        "PROTOCOL\" STATUS BYTES DURATIONms'. 'json': one JSON object per line (time, client, method, path, "
+        "query, protocol, status, bytes, duration in seconds, user_agent, referer, request_id from "
+        "X-Request-ID). Anything else is a Gunicorn access_log_format such as '%(h)s %(l)s %(u)s %(t)s "
+        '"%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"\', with Gunicorn\'s atoms, %({header}i)s, %({header}o)s '
+        "and %({variable}e)s. Values from the request and response are escaped: no control character "
+        "reaches the log. See docs/observability.md.",
+    )
+    log_config: str = _option(
+        "",
+        section=_LOG,
+        metavar="FILE",
+        help="Configure logging from FILE instead of aiowsgi's stderr handlers (command line only): "
+        "logging.config.dictConfig from a .json or .toml file, logging.config.fileConfig from an .ini, "
+        ".conf or .cfg file. The loggers are aiowsgi.error and aiowsgi.access; --log-level and, with "
+        "the access log on, INFO for aiowsgi.access are set first, for the file to override. Existing "
+        "loggers stay enabled unless the file sets disable_existing_loggers.",
     )
 
     def __post_init__(self) -> None:
@@ -653,13 +675,14 @@ def config_to_argv(config: Config) -> list[str]:
         if value == f.default or spec_of(f).secret:
             continue
         flag = flags_of(f)[0]
+        # "--flag=value": as a separate argument, a value that starts with "-" (an access log format, say)
+        # would be read as a flag.
         if isinstance(value, bool):
             argv.append(flag if value else "--no-" + flag[2:])
         elif isinstance(value, tuple):
-            for item in value:
-                argv += [flag, item]
+            argv += [f"{flag}={item}" for item in value]
         else:
-            argv += [flag, str(value)]
+            argv.append(f"{flag}={value}")
     return argv
 
 

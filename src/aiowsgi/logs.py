@@ -7,22 +7,36 @@ The access log is on by default, so its cost is part of every request's. Embedde
 nothing: their access lines are LogRecords on aiowsgi.access, for whatever handlers the program set up.
 The command line installs an AccessLogWriter there, and the server then skips the logging machinery
 (a LogRecord, the handler lock, one write per line: 8 us a request) and hands the writer each line's
-text directly; the writer gathers lines and writes them in batches.
+text directly; the writer gathers lines and writes them in batches. With --log-config the file's
+handlers take the lines as LogRecords (unless it installs an AccessLogWriter as the only handler).
+
+An access line is finished text (accesslog.py makes it): a LogRecord carries it as its message with no
+arguments, so a "%" in a request's path is printed, not interpreted.
 """
 
 from __future__ import annotations
 
 import collections
+import configparser
+import json
 import logging
+import logging.config
 import sys
 import threading
 import time
-from typing import TextIO
+import tomllib
+from pathlib import Path
+from typing import Any, TextIO
 
 from ._types import AccessLog
+from .accesslog import DEFAULT_FORMAT
+from .config import Config
+from .errors import ConfigError
 
 ERROR_FORMAT = "[%(asctime)s] [%(process)d] %(levelname)s: %(message)s"
 ACCESS_FORMAT = "[%(asctime)s] %(message)s"
+# Lines in any format but the default carry their own time (%(t)s, JSON's "time") or none at all.
+PLAIN_ACCESS_FORMAT = "%(message)s"
 
 access_logger = logging.getLogger("aiowsgi.access")
 
@@ -69,18 +83,25 @@ class AccessLogWriter(logging.Handler):
     FLUSH_LINES = 256
     FLUSH_INTERVAL = 0.1
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, timestamped: bool = True) -> None:
         super().__init__()
         self._stream = stream
+        self._timestamped = timestamped
         self._clock = _Clock()
         self._pending: collections.deque[str] = collections.deque()
         self._closed = threading.Event()
         self._flusher = threading.Thread(target=self._flush_regularly, name="aiowsgi-access-log", daemon=True)
         self._flusher.start()
 
-    def write_line(self, message_format: str, args: tuple[object, ...]) -> None:
-        """The fast path (an AccessLog): the same text a LogRecord on aiowsgi.access would get."""
-        self._add(f"[{self._clock.stamp(time.time())}] {message_format % args}\n")
+    def write_line(self, line: str) -> None:
+        """The fast path (an AccessLog): the same text a LogRecord on aiowsgi.access would get.
+
+        Prefixed with the time as ACCESS_FORMAT does when `timestamped`, else as it is (PLAIN_ACCESS_FORMAT).
+        """
+        if self._timestamped:
+            self._add(f"[{self._clock.stamp(time.time())}] {line}\n")
+        else:
+            self._add(line + "\n")
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -135,26 +156,96 @@ def access_log_for_requests() -> AccessLog:
     return _log_record
 
 
-def _log_record(message_format: str, args: tuple[object, ...]) -> None:
+def _log_record(line: str) -> None:
     if not access_logger.isEnabledFor(logging.INFO):
         return
     # makeRecord and handle are what info() calls, less its search of the stack for the caller's file and
     # line, which the access format does not show and which costs more than the rest of the record.
+    # No arguments: getMessage() then returns the line untouched, "%" and all.
     logger = access_logger
-    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, message_format, args, None)
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, (), None)
     logger.handle(record)
 
 
-def configure_logging(level: str, access_log: bool) -> None:
+def configure_logging(config: Config) -> None:
+    """The command line's logging: aiowsgi's handlers on stderr, or --log-config's file.
+
+    With a file, the levels are set first (aiowsgi.error at --log-level, aiowsgi.access at INFO when the
+    access log is on) and our handlers are not installed: the file says where lines go and may override the
+    levels. Uvicorn also applies its file instead of its own setup; applying it on top of ours instead
+    would leave our stderr handlers, and propagate=False, on whatever logger the file does not mention.
+
+    Raises:
+        ConfigError: --log-config cannot be read or applied (one line saying why).
+    """
+    error = logging.getLogger("aiowsgi.error")
+    error.setLevel(config.log_level.upper())
+    access_logger.setLevel(logging.INFO if config.access_log else logging.WARNING)
+    if config.log_config:
+        for logger in (error, access_logger):
+            logger.handlers[:] = []
+            logger.propagate = True
+        apply_log_config(config.log_config)
+        return
+
     error_handler = logging.StreamHandler(sys.stderr)
     error_handler.setFormatter(Formatter(ERROR_FORMAT))
-    error = logging.getLogger("aiowsgi.error")
     error.handlers[:] = [error_handler]
-    error.setLevel(level.upper())
     error.propagate = False
 
-    access_handler = AccessLogWriter(sys.stderr) if access_log else logging.StreamHandler(sys.stderr)
-    access_handler.setFormatter(Formatter(ACCESS_FORMAT))
+    timestamped = config.access_log_format == DEFAULT_FORMAT
+    access_handler: logging.Handler
+    if config.access_log:
+        access_handler = AccessLogWriter(sys.stderr, timestamped)
+    else:
+        access_handler = logging.StreamHandler(sys.stderr)
+    access_handler.setFormatter(Formatter(ACCESS_FORMAT if timestamped else PLAIN_ACCESS_FORMAT))
     access_logger.handlers[:] = [access_handler]
-    access_logger.setLevel(logging.INFO if access_log else logging.WARNING)
     access_logger.propagate = False
+
+
+DICT_CONFIG_SUFFIXES = (".json", ".toml")
+FILE_CONFIG_SUFFIXES = (".ini", ".conf", ".cfg")
+
+
+def apply_log_config(path: str) -> None:
+    """Configure logging from `path`: dictConfig from JSON or TOML, fileConfig from INI (by its suffix).
+
+    `disable_existing_loggers` is false unless the file says otherwise (Gunicorn passes false too), so that
+    a file that configures only the root logger does not silence aiowsgi.error.
+
+    Raises:
+        ConfigError: "--log-config PATH: what went wrong", for a missing, unreadable, unparsable or
+            rejected file.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in DICT_CONFIG_SUFFIXES + FILE_CONFIG_SUFFIXES:
+        raise ConfigError(
+            f"--log-config {path}: expected a .json or .toml file (dictConfig) or an .ini, .conf or .cfg "
+            "file (fileConfig)"
+        )
+    try:
+        if suffix in FILE_CONFIG_SUFFIXES:
+            parser = configparser.ConfigParser()
+            with open(path, encoding="utf-8") as file:
+                parser.read_file(file)
+            logging.config.fileConfig(parser, disable_existing_loggers=False)
+            return
+        with open(path, "rb") as binary:
+            loaded: Any = json.load(binary) if suffix == ".json" else tomllib.load(binary)
+        if not isinstance(loaded, dict):
+            raise TypeError(f"expected a dictConfig mapping, got {type(loaded).__name__}")
+        loaded.setdefault("disable_existing_loggers", False)
+        logging.config.dictConfig(loaded)
+    except OSError as exc:
+        raise ConfigError(f"--log-config {path}: {exc.strerror or exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, ImportError, configparser.Error) as exc:
+        # dictConfig says which handler, formatter or logger failed, and chains the reason; fileConfig raises
+        # a bare KeyError for a section or option the file lacks.
+        if isinstance(exc, KeyError):
+            reason = f"no section or option {exc} where fileConfig needs one"
+        elif exc.__cause__ is not None:
+            reason = f"{exc}: {exc.__cause__}"
+        else:
+            reason = str(exc) or type(exc).__name__
+        raise ConfigError(f"--log-config {path}: {' '.join(reason.split())}") from None

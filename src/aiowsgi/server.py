@@ -24,6 +24,7 @@ from typing import Any
 
 from .__about__ import __version__
 from ._types import WSGIApp
+from .accesslog import access_line_observer, compile_access_format
 from .app_loader import load_app
 from .bridge import WorkerPool
 from .config import Config, config_from_kwargs
@@ -34,7 +35,6 @@ from .loops import loop_factory, loop_name
 from .protocol import HttpProtocol, ServerState, describe_job
 from .sockets import bind_all, describe, unix_socket_paths
 from .tls import server_ssl_context
-from .wsgi.response import access_line_observer
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -48,6 +48,9 @@ class Server:
         sockets: already-bound listening sockets to serve instead of binding from the config.
 
     Use `await start()` / `await shutdown()`, `async with Server(...)`, or `await serve()`.
+
+    Raises:
+        ConfigError: an unknown option, a bad value, or an unknown atom in access_log_format.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class Server:
     ) -> None:
         self.app = app
         self.config = config_from_kwargs(options, config) if options or config is None else config
+        self._format_access_line = compile_access_format(self.config.access_log_format)
         self._given_sockets = list(sockets) if sockets is not None else None
         self._unix_paths: list[str] = []
         self._servers: list[asyncio.Server] = []
@@ -123,7 +127,11 @@ class Server:
             parser_name=parser_name,
             limits=limits,
             url_scheme=scheme,
-            observe=access_line_observer(access_log_for_requests()) if config.access_log else None,
+            observe=(
+                access_line_observer(access_log_for_requests(), self._format_access_line)
+                if config.access_log
+                else None
+            ),
         )
         state.all_closed.set()
         pool.start()

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from aiowsgi import Config
+from aiowsgi.cli import build_parser
 from aiowsgi.config import (
     config_from_env,
     config_from_kwargs,
+    config_to_argv,
     env_name,
     flags_of,
     option_fields,
@@ -90,3 +92,16 @@ def test_options_doc_is_up_to_date() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_argv_for_a_child_gives_back_the_config_even_for_values_that_start_with_a_dash() -> None:
+    config = Config(
+        access_log_format="-%(h)s %(s)s",
+        root_path="-prefix",
+        bind=("127.0.0.1:0", "unix:/tmp/-x.sock"),
+        access_log=False,
+        threads=3,
+    )
+    options = vars(build_parser().parse_args(["app:app", *config_to_argv(config)]))
+    options.pop("app")
+    assert Config(**options) == config

@@ -26,7 +26,8 @@ LAYERS: dict[str, float] = {
     "sockets": 6,
     "tls": 6,
     "app_loader": 6,
-    "logs": 6,
+    "accesslog": 6,
+    "logs": 6.2,  # configures the access log of accesslog's formats
     "server": 6.5,
     "supervisor": 7,
     "cli": 8,

@@ -7,13 +7,15 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from aiowsgi import logs
+from aiowsgi.config import Config
+from aiowsgi.errors import ConfigError
 
-LINE = '%s - "%s %s HTTP/%s" %d %d %.1fms'
-ARGS = ("127.0.0.1:5555", "GET", "/a?b=1", "1.1", 200, 13, 0.25)
+LINE = '127.0.0.1:5555 - "GET /a?b=1 HTTP/1.1" 200 13 0.2ms'
 STAMP = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
 
 
@@ -60,7 +62,7 @@ def access_logger() -> Iterator[logging.Logger]:
 
 
 def test_a_line_is_written_soon_without_more_traffic(writer: logs.AccessLogWriter, stream: Stream) -> None:
-    writer.write_line(LINE, ARGS)
+    writer.write_line(LINE)
     assert stream.written.wait(5), "the background flush must write a lone line"
     assert stream.getvalue().endswith(' 127.0.0.1:5555 - "GET /a?b=1 HTTP/1.1" 200 13 0.2ms\n')
 
@@ -70,7 +72,7 @@ def test_lines_are_written_in_batches(stream: Stream) -> None:
     writer.close()  # the background flush stops; only full batches and close() write now
     count = 3 * logs.AccessLogWriter.FLUSH_LINES
     for _ in range(count):
-        writer.write_line(LINE, ARGS)
+        writer.write_line(LINE)
     assert stream.writes == 3
     assert stream.getvalue().count("\n") == count
 
@@ -78,16 +80,16 @@ def test_lines_are_written_in_batches(stream: Stream) -> None:
 def test_close_writes_what_is_pending(stream: Stream) -> None:
     writer = logs.AccessLogWriter(stream)
     writer._closed.set()  # no background flush
-    writer.write_line(LINE, ARGS)
+    writer.write_line(LINE)
     assert stream.writes == 0
     writer.close()
     assert stream.getvalue().count("\n") == 1
 
 
 def test_the_fast_line_is_the_line_a_log_record_gets(writer: logs.AccessLogWriter, stream: Stream) -> None:
-    record = logging.LogRecord("aiowsgi.access", logging.INFO, __file__, 0, LINE, ARGS, None)
+    record = logging.LogRecord("aiowsgi.access", logging.INFO, __file__, 0, LINE, (), None)
     writer.handle(record)
-    writer.write_line(LINE, ARGS)
+    writer.write_line(LINE)
     writer.flush()
     lines = stream.getvalue().splitlines()
     assert all(STAMP.match(line) for line in lines), lines
@@ -96,7 +98,7 @@ def test_the_fast_line_is_the_line_a_log_record_gets(writer: logs.AccessLogWrite
 
 
 def test_the_command_line_writer_gets_lines_directly(access_logger: logging.Logger) -> None:
-    logs.configure_logging("info", access_log=True)
+    logs.configure_logging(Config())
     handler = access_logger.handlers[0]
     assert isinstance(handler, logs.AccessLogWriter)
     assert logs.access_log_for_requests() == handler.write_line
@@ -104,7 +106,7 @@ def test_the_command_line_writer_gets_lines_directly(access_logger: logging.Logg
 
 @pytest.mark.parametrize("change", ["another handler", "a filter", "propagation"])
 def test_any_other_setup_goes_through_logging(access_logger: logging.Logger, change: str) -> None:
-    logs.configure_logging("info", access_log=True)
+    logs.configure_logging(Config())
     if change == "another handler":
         access_logger.addHandler(logging.NullHandler())
     elif change == "a filter":
@@ -124,7 +126,92 @@ def test_a_log_record_honours_the_level(access_logger: logging.Logger) -> None:
     access_logger.handlers[:] = [Collect()]
     access_logger.propagate = False
     access_logger.setLevel(logging.INFO)
-    logs._log_record(LINE, ARGS)
+    logs._log_record(LINE)
     access_logger.setLevel(logging.WARNING)
-    logs._log_record(LINE, ARGS)
+    logs._log_record(LINE)
     assert seen == ['127.0.0.1:5555 - "GET /a?b=1 HTTP/1.1" 200 13 0.2ms']
+
+
+def test_a_line_with_percent_signs_is_logged_as_it_is(access_logger: logging.Logger) -> None:
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    access_logger.handlers[:] = [Collect()]
+    access_logger.propagate = False
+    access_logger.setLevel(logging.INFO)
+    line = '127.0.0.1:5555 - "GET /%s%(x)s%d%% HTTP/1.1" 200 13 0.2ms'
+    logs._log_record(line)
+    assert seen == [line]
+
+
+def test_other_formats_are_written_without_a_timestamp(stream: Stream) -> None:
+    writer = logs.AccessLogWriter(stream, timestamped=False)
+    writer.setFormatter(logs.Formatter(logs.PLAIN_ACCESS_FORMAT))
+    writer.write_line('{"status": 200}')
+    writer.handle(logging.LogRecord("aiowsgi.access", logging.INFO, __file__, 0, '{"status": 201}', (), None))
+    writer.close()
+    assert stream.getvalue() == '{"status": 200}\n{"status": 201}\n'
+
+
+@pytest.mark.parametrize(
+    ("access_format", "timestamped"), [("default", True), ("json", False), ("%(h)s", False)]
+)
+def test_the_command_line_stamps_only_the_default_format(
+    access_logger: logging.Logger, access_format: str, timestamped: bool
+) -> None:
+    logs.configure_logging(Config(access_log_format=access_format))
+    handler = access_logger.handlers[0]
+    assert isinstance(handler, logs.AccessLogWriter)
+    assert handler._timestamped is timestamped
+    assert handler.formatter is not None
+    assert (handler.formatter._fmt == logs.ACCESS_FORMAT) is timestamped
+
+
+LOG_CONFIG_ERRORS = [
+    ("missing.json", None, "No such file or directory"),
+    ("bad.json", "{not json", "Expecting property name"),
+    ("bad.toml", "version = ", "Invalid value"),
+    ("list.json", "[1, 2]", "expected a dictConfig mapping, got list"),
+    ("noversion.json", "{}", "dictionary doesn't specify a version"),
+    (
+        "badclass.json",
+        '{"version": 1, "handlers": {"h": {"class": "no.such.Handler"}}}',
+        "Unable to configure",
+    ),
+    ("empty.ini", "", "formatters"),
+    ("broken.ini", "[loggers\nkeys=root", "File contains no section headers"),
+    ("logging.yaml", "version: 1", "expected a .json or .toml file"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), LOG_CONFIG_ERRORS)
+def test_a_log_config_that_cannot_be_applied_is_one_clear_error(
+    access_logger: logging.Logger, tmp_path: Path, name: str, content: str | None, fragment: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as raised:
+        logs.configure_logging(Config(log_config=str(path)))
+    message = str(raised.value)
+    assert message.startswith(f"--log-config {path}: "), message
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_a_log_config_replaces_our_handlers_and_keeps_our_levels_unless_it_sets_them(
+    access_logger: logging.Logger, tmp_path: Path
+) -> None:
+    path = tmp_path / "logging.json"
+    path.write_text('{"version": 1, "loggers": {"aiowsgi.error": {"level": "WARNING"}}}')
+    logs.configure_logging(Config(log_config=str(path), log_level="debug"))
+    error = logging.getLogger("aiowsgi.error")
+    assert error.level == logging.WARNING
+    assert access_logger.level == logging.INFO
+    assert access_logger.handlers == []
+    assert access_logger.propagate
+    assert not access_logger.disabled
+    assert logs.access_log_for_requests() is logs._log_record

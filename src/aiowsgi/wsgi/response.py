@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Protocol
 
-from .._types import AccessLog, Environ, OptExcInfo, ResponseHeaders, WriteCallable, WSGIApp
+from .._types import Environ, OptExcInfo, ResponseHeaders, WriteCallable, WSGIApp
 from ..errors import ClientDisconnected, InvalidResponse
 from ..http.connection import BodyFraming, plan_response
 from ..http.events import RequestHead
@@ -39,7 +38,6 @@ from ..http.writer import (
 )
 
 error_log = logging.getLogger("aiowsgi.error")
-_ACCESS_LINE = '%s - "%s %s HTTP/%s" %d %d %.1fms'  # client, method, target, version, status, bytes, time
 
 # A list result whose items add up to at most this is joined and sent with its head in one write.
 _COALESCE_LIMIT = 64 * 1024
@@ -98,6 +96,11 @@ class Responder:
         self._overflowed = False
         self.status = 0
         self.body_bytes = 0
+
+    @property
+    def response_head(self) -> ResponseHead | None:
+        """The status and headers the application gave start_response (checked); None before it did."""
+        return self._pending
 
     # What the application calls.
 
@@ -314,22 +317,8 @@ def _fail(responder: Responder, sink: ResponseSink, request: RequestHead, enviro
         return
     error_log.exception("error in the application (%s); answering 500", where)
     responder.status = 500
+    responder._pending = None  # its headers were never sent: an access line must not show them
     sink.finish(error_response(500, responder.server_header), keep_alive=False)
-
-
-def access_line_observer(access_log: AccessLog) -> RequestObserver:
-    """A RequestObserver that writes each request's access line through `access_log`."""
-
-    def log_access(environ: Environ, request: RequestHead, responder: Responder, started: float) -> None:
-        address = environ.get("REMOTE_ADDR")
-        args = (
-            f"{address}:{environ.get('REMOTE_PORT')}" if address else "unix",
-            request.method, environ.get("REQUEST_URI", ""), request.http_version,
-            responder.status, responder.body_bytes, (time.monotonic() - started) * 1000,
-        )  # fmt: skip
-        access_log(_ACCESS_LINE, args)
-
-    return log_access
 
 
 def file_wrapper(filelike: IO[bytes], block_size: int = 64 * 1024) -> Any:
