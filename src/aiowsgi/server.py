@@ -474,6 +474,7 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
                 "received SIGTERM: draining for %gs (--drain-delay; --health-path answers 503), then "
                 "shutting down gracefully", delay,
             )  # fmt: skip
+            server.set_ready(False)  # now, before the line above can be read and a probe sent
             draining.set()
         else:
             error_log.info("received %s: shutting down gracefully", signal.Signals(signum).name)
