@@ -27,6 +27,7 @@ LAYERS: dict[str, float] = {
     "tls": 6,
     "app_loader": 6,
     "logs": 6,
+    "metrics": 6,
     "server": 6.5,
     "supervisor": 7,
     "cli": 8,
