@@ -4,7 +4,6 @@ exactly the requests, bytes, states, refusals and timeouts these tests cause, an
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable
 
@@ -12,33 +11,25 @@ import pytest
 
 from tests.apps import http_status
 from tests.apps.wsgi_gate import GateApp
-from tests.support import TIMEOUT, ResponseReader, RunningServer, get, request, running_server
+from tests.support import (
+    TIMEOUT,
+    ResponseReader,
+    RunningServer,
+    Samples,
+    get,
+    metric,
+    request,
+    running_server,
+    scrape_metrics,
+)
 
 pytest.importorskip("prometheus_client")
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 METRICS = {"metrics_bind": "127.0.0.1:0"}
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-
-def scrape(server: RunningServer, path: str = "/metrics") -> Samples:
-    """One scrape of the server's metrics listener, parsed: (sample name, sorted labels) -> value."""
-    port = server.server.metrics_sockets[0].getsockname()[1]
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        sock.sendall(get(path, extra="Connection: close\r\n"))
-        response = ResponseReader(sock).read_response()
-    assert response.status == 200
-    assert (response.header("content-type") or "").startswith("text/plain")
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.body.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, tuple(sorted(labels.items())))]
+def scrape(server: RunningServer) -> Samples:
+    return scrape_metrics(server.server.metrics_sockets[0].getsockname()[1])
 
 
 def scrape_until(server: RunningServer, holds: Callable[[Samples], bool]) -> Samples:
@@ -53,7 +44,7 @@ def scrape_until(server: RunningServer, holds: Callable[[Samples], bool]) -> Sam
 
 
 def connections(samples: Samples) -> dict[str, float]:
-    return {state: value(samples, "aiowsgi_connections", state=state) for state in STATES}
+    return {state: metric(samples, "aiowsgi_connections", state=state) for state in STATES}
 
 
 STATES = ("reading", "waiting", "running", "writing", "idle")
@@ -90,8 +81,8 @@ def test_requests_are_counted_by_method_and_status_class_with_their_bytes(loop_n
                 reader.read_response(method)
             samples = scrape(server)
             assert connections(samples) == {"reading": 0, "waiting": 0, "running": 0, "writing": 0, "idle": 1}
-            assert value(samples, "aiowsgi_bytes_received_total") == sent
-            assert value(samples, "aiowsgi_bytes_sent_total") == reader.received
+            assert metric(samples, "aiowsgi_bytes_received_total") == sent
+            assert metric(samples, "aiowsgi_bytes_sent_total") == reader.received
         expected = {
             ("GET", "2xx"): 2,
             ("GET", "4xx"): 1,
@@ -105,11 +96,11 @@ def test_requests_are_counted_by_method_and_status_class_with_their_bytes(loop_n
             if name == "aiowsgi_requests_total"
         }
         assert counted == expected
-        assert value(samples, "aiowsgi_request_duration_seconds_count") == len(requests)
-        assert value(samples, "aiowsgi_request_duration_seconds_bucket", le="+Inf") == len(requests)
-        assert value(samples, "aiowsgi_request_duration_seconds_bucket", le="10.0") == len(requests)
-        assert 0 < value(samples, "aiowsgi_request_duration_seconds_sum") < 10
-        assert value(samples, "aiowsgi_threads") == 8
+        assert metric(samples, "aiowsgi_request_duration_seconds_count") == len(requests)
+        assert metric(samples, "aiowsgi_request_duration_seconds_bucket", le="+Inf") == len(requests)
+        assert metric(samples, "aiowsgi_request_duration_seconds_bucket", le="10.0") == len(requests)
+        assert 0 < metric(samples, "aiowsgi_request_duration_seconds_sum") < 10
+        assert metric(samples, "aiowsgi_threads") == 8
         # The connection has closed since: its bytes move to the totals of closed connections, and the
         # counters neither drop nor double. The scrapes themselves are counted nowhere.
         later = scrape_until(server, lambda s: sum(connections(s).values()) == 0)
@@ -135,16 +126,16 @@ def test_connections_by_state_threads_busy_and_queued() -> None:
             waiting.sendall(get("/fast"))
             one_each = {"reading": 1, "waiting": 1, "running": 1, "writing": 0, "idle": 1}
             samples = scrape_until(server, lambda s: connections(s) == one_each)
-            assert value(samples, "aiowsgi_threads") == 1
-            assert value(samples, "aiowsgi_threads_busy") == 1
-            assert value(samples, "aiowsgi_requests_queued") == 1
+            assert metric(samples, "aiowsgi_threads") == 1
+            assert metric(samples, "aiowsgi_threads_busy") == 1
+            assert metric(samples, "aiowsgi_requests_queued") == 1
             gate.release.set()
             assert ResponseReader(running).read_response().body == b"slow"
             assert ResponseReader(waiting).read_response().body == b"fast"
             samples = scrape_until(server, lambda s: connections(s)["idle"] == 3)
             assert connections(samples)["reading"] == 1
-            assert value(samples, "aiowsgi_threads_busy") == 0
-            assert value(samples, "aiowsgi_requests_queued") == 0
+            assert metric(samples, "aiowsgi_threads_busy") == 0
+            assert metric(samples, "aiowsgi_requests_queued") == 0
         finally:
             for sock in (idle, reading, running, waiting):
                 sock.close()
@@ -155,8 +146,8 @@ def test_overload_rejections_by_reason() -> None:
         for _ in range(2):
             assert request(server, get("/200")).status == 503
         samples = scrape(server)
-        assert value(samples, "aiowsgi_overload_rejections_total", reason="queue_full") == 2
-        assert value(samples, "aiowsgi_overload_rejections_total", reason="connections") == 0
+        assert metric(samples, "aiowsgi_overload_rejections_total", reason="queue_full") == 2
+        assert metric(samples, "aiowsgi_overload_rejections_total", reason="connections") == 0
         assert not [key for key in samples if key[0] == "aiowsgi_requests_total"]
     with running_server(http_status.app, limit_concurrency=1, **METRICS) as server:
         with server.connect() as held:
@@ -165,7 +156,7 @@ def test_overload_rejections_by_reason() -> None:
             # The scrapes' connections are the metrics listener's: they take nothing from the limit.
             assert request(server, get("/200")).status == 503
             samples = scrape(server)
-        assert value(samples, "aiowsgi_overload_rejections_total", reason="connections") == 1
+        assert metric(samples, "aiowsgi_overload_rejections_total", reason="connections") == 1
 
 
 def test_timeouts_by_kind() -> None:
@@ -179,10 +170,10 @@ def test_timeouts_by_kind() -> None:
             assert reader.read_response().status == 200
             assert reader.at_eof()
         samples = scrape(server)
-    assert value(samples, "aiowsgi_timeouts_total", kind="header") == 1
-    assert value(samples, "aiowsgi_timeouts_total", kind="keep_alive") >= 1
-    assert value(samples, "aiowsgi_timeouts_total", kind="body") == 0
-    assert value(samples, "aiowsgi_timeouts_total", kind="send") == 0
+    assert metric(samples, "aiowsgi_timeouts_total", kind="header") == 1
+    assert metric(samples, "aiowsgi_timeouts_total", kind="keep_alive") >= 1
+    assert metric(samples, "aiowsgi_timeouts_total", kind="body") == 0
+    assert metric(samples, "aiowsgi_timeouts_total", kind="send") == 0
 
 
 def test_access_log_and_metrics_both_see_each_request_but_not_the_scrapes(
@@ -193,7 +184,7 @@ def test_access_log_and_metrics_both_see_each_request_but_not_the_scrapes(
         assert request(server, get("/200")).status == 200
         scrape(server)
         samples = scrape(server)
-    assert value(samples, "aiowsgi_requests_total", method="GET", status="2xx") == 1
+    assert metric(samples, "aiowsgi_requests_total", method="GET", status="2xx") == 1
     lines = [record.getMessage() for record in caplog.records if record.name == "aiowsgi.access"]
     assert len(lines) == 1
     assert '"GET /200 HTTP/1.1" 200' in lines[0]
