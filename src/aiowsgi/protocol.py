@@ -22,7 +22,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard, cast
+from typing import Any, cast
 
 from ._types import Environ, WSGIApp
 from .bridge import OverloadLog, ResponseChannel, WorkerPool
@@ -727,11 +727,10 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._close()
 
-    def activity(self, running: set[int]) -> Activity:
-        """What this connection is doing; `running`: the id() of each channel a worker thread is running."""
-        channel = self._channel
-        if channel is not None:
-            return Activity.RUNNING if id(channel) in running else Activity.WAITING
+    def activity(self) -> Activity:
+        """What this connection is doing; RUNNING means its request is in the pool (run or queued)."""
+        if self._channel is not None:
+            return Activity.RUNNING
         transport = self.transport
         if (
             self._lingering
@@ -815,11 +814,19 @@ class Activity(enum.Enum):
 
 
 def connection_activity(state: ServerState) -> dict[Activity, int]:
-    """How many of the server's connections are doing what; loop thread only."""
+    """How many of the server's connections are doing what; loop thread only.
+
+    A connection whose request is in the pool is running unless its job still waits in the queue; the
+    queue is first in, first out, so its length says how many of them wait, and nothing needs recording
+    per request to tell them apart. A job a thread has just finished counts as running until the loop
+    has taken its response (microseconds).
+    """
     counts = dict.fromkeys(Activity, 0)
-    running = {id(job.args[4]) for _, job in state.pool.busy.copy().values() if _is_serve_job(job)}
     for connection in state.connections:
-        counts[connection.activity(running)] += 1
+        counts[connection.activity()] += 1
+    queued = min(state.pool.waiting, counts[Activity.RUNNING])
+    counts[Activity.RUNNING] -= queued
+    counts[Activity.WAITING] += queued
     return counts
 
 
@@ -830,7 +837,3 @@ def traffic(state: ServerState) -> tuple[int, int]:
         received += connection._bytes_in
         sent += connection._bytes_out
     return received, sent
-
-
-def _is_serve_job(job: object) -> TypeGuard[functools.partial[None]]:
-    return isinstance(job, functools.partial) and job.func is _serve

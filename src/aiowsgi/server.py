@@ -134,8 +134,7 @@ class Server:
             loop,
             job_limit=_jittered(config.max_requests, config.max_requests_jitter),
             on_job_limit=self.max_requests_reached.set,
-            # The metrics read threads_busy, and which request runs, from what watching records.
-            watch=config.request_warn_timeout > 0 or stats is not None,
+            watch=config.request_warn_timeout > 0,
         )
         observers = [access_line_observer(access_log_for_requests())] if config.access_log else []
         if stats is not None:

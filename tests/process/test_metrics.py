@@ -71,6 +71,8 @@ def test_one_process_serves_its_metrics() -> None:
         assert port != server.port
         for _ in range(3):
             answer_pid(server)
+        # Counted once the response is handed to the loop: the client may have it a moment before.
+        wait_until(lambda: requests_counted(scrape_metrics(port)) == 3, what="3 requests in the metrics")
         samples = scrape_metrics(port)
         assert metric(samples, "aiowsgi_requests_total", method="GET", status="2xx") == 3
         assert metric(samples, "aiowsgi_threads") == 2

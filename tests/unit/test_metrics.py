@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 
 import pytest
 
 from aiowsgi import Config, Server
 from aiowsgi.errors import ConfigError
+from aiowsgi.http.events import RequestHead
 from aiowsgi.metrics import (
     DURATION_BUCKETS,
     MISSING_CLIENT,
     RESTART_REASONS,
+    RequestStats,
     SnapshotCollector,
     WorkerSnapshots,
     metrics_app,
@@ -137,3 +141,33 @@ def test_the_collector_renders_an_empty_snapshot_with_every_metric() -> None:
     }
     supervisor = {metric.name for metric in SnapshotCollector(WorkerSnapshots().total).collect()}
     assert supervisor - names == {"aiowsgi_workers", "aiowsgi_worker_restarts"}
+
+
+class FinishedResponse:
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.body_bytes = 0
+
+
+def test_request_stats_add_up_every_threads_counts() -> None:
+    stats = RequestStats()
+    get = RequestHead("GET", b"/", "1.1", (), None, False, True, False)
+    brew = RequestHead("BREW", b"/", "1.1", (), None, False, True, False)
+
+    def count(times: int) -> None:
+        started = time.monotonic()
+        for _ in range(times):
+            stats.observe({}, get, FinishedResponse(200), started)  # type: ignore[arg-type]
+        stats.observe({}, brew, FinishedResponse(0), started - 60)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=count, args=(1000,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = stats.counts()
+    # An unknown method is "other"; a client that left before the answer has no status class.
+    assert counts["requests"] == {"GET 2xx": 4000, "other none": 4}
+    assert sum(counts["duration_buckets"]) == 4004
+    assert counts["duration_buckets"][-1] == 4  # the minute-long ones: past the last bound, in +Inf
+    assert counts["duration_sum"] >= 240
