@@ -398,15 +398,13 @@ def _one_observer(observers: list[RequestObserver]) -> RequestObserver | None:
     """One RequestObserver that tells each of `observers` (chosen here, once, not per request)."""
     if len(observers) <= 1:
         return observers[0] if observers else None
-    first, second = observers
+    chosen = tuple(observers)
 
-    def tell_both(environ: Any, request: Any, responder: Any, started: float) -> None:
-        try:
-            first(environ, request, responder, started)
-        finally:
-            second(environ, request, responder, started)
+    def tell_each(environ: Any, request: Any, responder: Any, started: float) -> None:
+        for observer in chosen:
+            observer(environ, request, responder, started)
 
-    return tell_both
+    return tell_each
 
 
 async def serve(app: WSGIApp, *, sockets: Sequence[socket.socket] | None = None, **options: Any) -> None:
