@@ -91,6 +91,11 @@ def test_workers_are_summed_and_a_reload_keeps_the_old_workers_counts() -> None:
         assert metric(samples, "aiowsgi_bytes_received_total") > 0
         sent_before = metric(samples, "aiowsgi_bytes_sent_total")
         assert metric(samples, "aiowsgi_worker_restarts_total", reason="reload") == 0
+        # Requests just before the reload, which the old workers count after their last heartbeat: the
+        # snapshot each sends once it has stopped brings them to the supervisor.
+        for _ in range(5):
+            answer_pid(server)
+        made += 5
 
         server.send(signal.SIGHUP)
         new = wait_for_workers(server, 4)[2:]
