@@ -286,7 +286,9 @@ class SnapshotCollector:
             "aiowsgi_bytes_received", "Bytes read from clients.", value=snap.get("bytes_received", 0)
         )
         yield CounterMetricFamily(
-            "aiowsgi_bytes_sent", "Bytes of responses written to clients.", value=snap.get("bytes_sent", 0)
+            "aiowsgi_bytes_sent",
+            "Bytes of responses handed to client connections.",
+            value=snap.get("bytes_sent", 0),
         )
         yield GaugeMetricFamily("aiowsgi_threads", "Worker threads.", value=snap.get("threads", 0))
         yield GaugeMetricFamily(

@@ -11,6 +11,7 @@ import pytest
 
 from tests.apps import http_status
 from tests.apps.wsgi_gate import GateApp
+from tests.integration._http_helpers import small_rcvbuf_connection
 from tests.support import (
     TIMEOUT,
     ResponseReader,
@@ -145,6 +146,22 @@ def test_connections_by_state_threads_busy_and_queued() -> None:
         finally:
             for sock in (idle, reading, running, waiting):
                 sock.close()
+
+
+def big_response(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    body = b"x" * (8 * 1024 * 1024)
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_a_response_the_client_has_not_read_shows_writing() -> None:
+    with running_server(big_response, **METRICS) as server:
+        with small_rcvbuf_connection(server.port) as sock:
+            sock.sendall(get("/"))
+            # The application is done at once; the bytes wait for the client in the spill buffer.
+            samples = scrape_until(server, lambda s: connections(s)["writing"] == 1)
+            assert metric(samples, "aiowsgi_threads_busy") == 0
+            assert requests_counted(samples) == 1
 
 
 def test_overload_rejections_by_reason() -> None:
