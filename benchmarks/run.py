@@ -150,6 +150,16 @@ SERVERS = {
             variant=True,
             access_log=True,
         ),
+        # --metrics-bind on (port 0: a free port; nothing scrapes it, as a scrape every few seconds costs
+        # nothing next to the per-request counting this measures). In every wrk scenario, like the above.
+        ServerSpec(
+            "aiowsgi-metrics",
+            "aiowsgi",
+            ("--metrics-bind", "127.0.0.1:0"),
+            requires=("prometheus_client",),
+            variant=True,
+            wrk_scenarios=None,
+        ),
         ServerSpec("waitress", "waitress"),  # its idle timeout (channel_timeout) is already 120 s
         ServerSpec("gunicorn-gthread", "gunicorn", idle_options=("--keep-alive", LONG_KEEPALIVE)),
         ServerSpec(
@@ -908,7 +918,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         choices=list(SERVERS),
         help="default: all; aiowsgi's parser, loop and --workers variants only in the keepalive and close "
-        "scenarios, aiowsgi-accesslog in every wrk scenario, neither in attack and idle-memory",
+        "scenarios, aiowsgi-accesslog and aiowsgi-metrics in every wrk scenario, none in attack and "
+        "idle-memory",
     )
     parser.add_argument(
         "--scenarios",

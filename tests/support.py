@@ -191,6 +191,31 @@ def get(path: str = "/", host: str = "test", extra: str = "", version: str = "1.
     return f"GET {path} HTTP/{version}\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1")
 
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape_metrics(port: int, path: str = "/metrics") -> Samples:
+    """One scrape of a --metrics-bind listener, read with prometheus_client's own parser:
+    (sample name, sorted label pairs) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(get(path, extra="Connection: close\r\n"))
+        response = ResponseReader(sock).read_response()
+    assert response.status == 200, response
+    assert (response.header("content-type") or "").startswith("text/plain")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.body.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def metric(samples: Samples, name: str, **labels: str) -> float:
+    """The value of one sample; KeyError if the exposition has no such sample."""
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
 def free_port() -> int:
     """A port that was free a moment ago, for an external server (nginx, HAProxy) that binds it itself.
 

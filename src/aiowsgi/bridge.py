@@ -147,16 +147,28 @@ class WorkerPool:
 
 
 class OverloadLog:
-    """Logs refusals for overload at most once per interval, with how many there were, from any thread."""
+    """Logs refusals for overload at most once per interval, with how many there were, from any thread.
+
+    It also keeps the count of every refusal since the start by `kind` (the metrics read `totals`): kinds
+    are "connections" (--limit-concurrency), "queue_full" (--max-queued-requests) and "queue_timeout".
+    """
 
     def __init__(self, interval: float = 10.0) -> None:
         self._interval = interval
         self._lock = threading.Lock()
         self._next_report = 0.0
         self._refused = 0
+        self._totals: dict[str, int] = {}
 
-    def refused(self, reason: str, depth: int) -> None:
+    @property
+    def totals(self) -> dict[str, int]:
+        """Refusals since the start, by kind (a copy)."""
         with self._lock:
+            return dict(self._totals)
+
+    def refused(self, reason: str, depth: int, kind: str) -> None:
+        with self._lock:
+            self._totals[kind] = self._totals.get(kind, 0) + 1
             self._refused += 1
             now = time.monotonic()
             if now < self._next_report:

@@ -93,6 +93,27 @@ def _port(value: Any) -> str | None:
     return None if 0 <= value <= 65535 else "must be between 0 and 65535"
 
 
+_TCP_ADDRESS = re.compile(r"^(\[[^\]]*\]|[^:\[\]]*):(\d+)$")
+_ANY_HOST = {"", "0.0.0.0", "::", "[::]"}
+
+
+def _tcp_address_or_empty(value: Any) -> str | None:
+    if value == "":
+        return None
+    found = _TCP_ADDRESS.match(value)
+    if not found:
+        return "is not HOST:PORT or [IPV6]:PORT"
+    return None if int(found[2]) <= 65535 else "has a port above 65535"
+
+
+def _same_tcp_port(first: str, second: str) -> bool:
+    """Whether two HOST:PORT binds would take the same port (port 0 never does: it picks a free one)."""
+    a, b = _TCP_ADDRESS.match(first), _TCP_ADDRESS.match(second)
+    if a is None or b is None or a[2] != b[2] or int(a[2]) == 0:
+        return False
+    return a[1] == b[1] or a[1] in _ANY_HOST or b[1] in _ANY_HOST
+
+
 def _reuse_port_available(value: Any) -> str | None:
     if value and not hasattr(socket, "SO_REUSEPORT"):
         return "is not available on this platform (it has no SO_REUSEPORT)"
@@ -105,6 +126,7 @@ _HTTP = "HTTP and limits"
 _TIME = "Timeouts"
 _LOG = "Logging"
 _PROCESSES = "Processes"
+_OBSERVE = "Observability"
 _TLS = "TLS"
 
 
@@ -544,6 +566,19 @@ class Config:
         help="File or directory name pattern whose changes are ignored by --reload; repeat for several.",
     )
 
+    # Observability
+    metrics_bind: str = _option(
+        "",
+        section=_OBSERVE,
+        check=_tcp_address_or_empty,
+        metavar="HOST:PORT",
+        help="Serve Prometheus metrics (requests, durations, threads, connections by state, overload, "
+        "timeouts, bytes; see docs/observability.md) at http://HOST:PORT/ on a listener of their own, never "
+        "the application's port, from the event loop and a thread of its own, so a scrape never waits for "
+        "a busy application. With --workers the supervisor serves the sum over its workers. Needs "
+        "prometheus_client (pip install aiowsgi[metrics]). Empty: off (default), at no cost per request.",
+    )
+
     # Logging
     log_level: str = _option(
         "info",
@@ -590,6 +625,14 @@ class Config:
                 "--reload runs one server process, so it does not take --workers; reload while developing, "
                 "and use --workers (with HUP for new code) in production"
             )
+        if self.metrics_bind:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            app_binds = self.bind or (f"{host}:{self.port}",)
+            if any(_same_tcp_port(self.metrics_bind, bind) for bind in app_binds):
+                raise ConfigError(
+                    f"option metrics_bind: {self.metrics_bind!r} is the application's own address; metrics "
+                    "need a port of their own (the application's port is often public, metrics should not be)"
+                )
 
     def replace(self, **changes: Any) -> Config:
         """A copy with `changes` applied and checked."""

@@ -80,6 +80,12 @@ class ServerState:
     environ: Environ = field(default_factory=dict)  # what every request's environ starts from
     proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies(()))
     observe: RequestObserver | None = None  # told of each request done: access log, metrics
+    # Plain counts for the metrics, kept on the loop thread whether metrics are on or not (each is an add
+    # where the loop already is): bytes of the connections closed so far (the open ones keep their own),
+    # and the timeouts that ended a wait on a client, by kind.
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    timeouts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
@@ -107,8 +113,8 @@ class HttpProtocol(asyncio.Protocol):
         "_state", "_loop", "_config", "transport", "_conn", "_sockname", "_peername",
         "_receiving", "_pipeline", "_channel", "_reading", "_writable", "_eof", "_closed",
         "_spill", "_close_after_drain", "_file_task", "_after_file", "_wait", "_deadline", "_head_started",
-        "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_out", "_send_mark", "_unparsed",
-        "_preamble", "_lingering",
+        "_body_started", "_timer", "_timer_when", "_send_timer", "_bytes_in", "_bytes_out", "_send_mark",
+        "_unparsed", "_preamble", "_lingering",
     )  # fmt: skip
 
     def __init__(self, state: ServerState) -> None:
@@ -144,6 +150,7 @@ class HttpProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
         self._send_timer: asyncio.TimerHandle | None = None
+        self._bytes_in = 0  # bytes read from the client
         self._bytes_out = 0  # response bytes given to the transport
         self._send_mark = 0  # bytes the transport had sent on when the send timer was last armed
         self._unparsed = b""  # read but held back while the pipeline is full
@@ -163,7 +170,7 @@ class HttpProtocol(asyncio.Protocol):
         transport.set_write_buffer_limits(high=TRANSPORT_HIGH_WATER)
         limit = self._config.limit_concurrency
         if limit and len(self._state.connections) > limit:
-            self._refuse_for_overload(f"{limit} connections open", self._state.pool.waiting)
+            self._refuse_for_overload(f"{limit} connections open", self._state.pool.waiting, "connections")
             return
         self._await(Wait.NEXT_REQUEST, self._loop.time() + self._config.keep_alive_timeout)
         if self._config.proxy_protocol:
@@ -172,6 +179,7 @@ class HttpProtocol(asyncio.Protocol):
             self.shutdown()
 
     def data_received(self, data: bytes) -> None:
+        self._bytes_in += len(data)
         if self._lingering:
             self._lingering -= len(data)
             if self._lingering <= 0:
@@ -245,7 +253,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        self._state.connections.discard(self)
+        state = self._state
+        state.connections.discard(self)
+        state.bytes_received += self._bytes_in
+        state.bytes_sent += self._bytes_out
         if not self._state.connections:
             self._state.all_closed.set()
         if self._channel is not None:
@@ -355,7 +366,9 @@ class HttpProtocol(asyncio.Protocol):
         pool = self._state.pool
         if pool.waiting >= self._config.max_queued_requests:
             item.body.close()
-            self._refuse_for_overload("every worker thread is busy and the queue is full", pool.waiting)
+            self._refuse_for_overload(
+                "every worker thread is busy and the queue is full", pool.waiting, "queue_full"
+            )
             return
         channel = ResponseChannel(
             self._loop,
@@ -409,9 +422,9 @@ class HttpProtocol(asyncio.Protocol):
         exchange.continue_sent = True
         self._send(CONTINUE_RESPONSE)
 
-    def _refuse_for_overload(self, reason: str, depth: int) -> None:
+    def _refuse_for_overload(self, reason: str, depth: int, kind: str) -> None:
         """503 with Retry-After, from the loop, and close: nothing of this connection runs."""
-        self._state.overload.refused(reason, depth)
+        self._state.overload.refused(reason, depth, kind)
         for item in self._pipeline:
             if isinstance(item, Exchange):
                 item.body.close()
@@ -485,7 +498,9 @@ class HttpProtocol(asyncio.Protocol):
                     self._loop.sendfile(transport, file, offset, block), self._config.send_timeout
                 )
                 offset += block
+                self._bytes_out += block
         except TimeoutError:
+            self._count_timeout("send")
             error_log.info(
                 "%s: the client read too little for %gs; closing", self.peer, self._config.send_timeout
             )
@@ -596,6 +611,7 @@ class HttpProtocol(asyncio.Protocol):
             self._timer = self._loop.call_at(self._deadline, self._on_timer)
             self._timer_when = self._deadline
             return
+        self._count_timeout(wait.value.replace("-", "_"))
         if wait is Wait.NEXT_REQUEST:
             self._close()
             return
@@ -621,6 +637,17 @@ class HttpProtocol(asyncio.Protocol):
         error_log.info("%s: the client read nothing for %gs; closing", self.peer, self._config.send_timeout)
         if self._channel is not None:
             self._channel.disconnect()
+        self._count_timeout("send")
+        self._reset()
+
+    def _count_timeout(self, kind: str) -> None:
+        timeouts = self._state.timeouts
+        timeouts[kind] = timeouts.get(kind, 0) + 1
+
+    def _on_closing_send_timeout(self) -> None:
+        """Closed with output still buffered, which the client did not read within the send timeout."""
+        self._send_timer = None
+        self._count_timeout("send")
         self._reset()
 
     def _reset(self) -> None:
@@ -685,7 +712,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         transport.close()
         if transport.get_write_buffer_size() and self._send_timer is None:
-            self._send_timer = self._loop.call_later(self._config.send_timeout, self._reset)
+            self._send_timer = self._loop.call_later(self._config.send_timeout, self._on_closing_send_timeout)
 
     def _pause_reading(self) -> None:
         if self.transport is not None and self._reading:
@@ -720,6 +747,24 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._close()
 
+    def activity(self) -> Activity:
+        """What this connection is doing; RUNNING means its request is in the pool (run or queued)."""
+        if self._channel is not None:
+            return Activity.RUNNING
+        transport = self.transport
+        if (
+            self._lingering
+            or self._file_task is not None
+            or (self._spill is not None and self._spill.size)
+            or (transport is not None and (transport.is_closing() or transport.get_write_buffer_size()))
+        ):
+            return Activity.WRITING
+        if self._pipeline:
+            return Activity.WAITING
+        if self._receiving is not None or self._unparsed or self._conn.state is not ReadState.IDLE:
+            return Activity.READING
+        return Activity.IDLE
+
     def force_close(self) -> None:
         if self._file_task is not None:
             self._file_task.cancel()
@@ -745,7 +790,9 @@ def _serve(
             return
         timeout = state.config.queue_timeout
         if timeout and time.monotonic() - queued > timeout:
-            state.overload.refused(f"a request waited over {timeout:g}s for a thread", state.pool.waiting)
+            state.overload.refused(
+                f"a request waited over {timeout:g}s for a thread", state.pool.waiting, "queue_timeout"
+            )
             channel.finish(error_response(503, state.config.server_header), keep_alive=False)
             return
         environ = request_environ(
@@ -772,3 +819,42 @@ def describe_job(job: object) -> str:
         head = job.args[3].head
         return f"{head.method} {head.target.decode('latin-1')}"
     return repr(job)
+
+
+# Read by the metrics (aiowsgi.metrics), on the loop thread only, like everything else in this module.
+
+
+class Activity(enum.Enum):
+    """What a connection is doing, as the metrics count connections."""
+
+    READING = "reading"  # a request is arriving (head or body)
+    WAITING = "waiting"  # a complete request waits for a worker thread
+    RUNNING = "running"  # the application runs the request in a worker thread
+    WRITING = "writing"  # the response is done but the client has not taken all of it yet; or closing
+    IDLE = "idle"  # waiting for the next request (keep-alive), or for the first
+
+
+def connection_activity(state: ServerState) -> dict[Activity, int]:
+    """How many of the server's connections are doing what; loop thread only.
+
+    A connection whose request is in the pool is running unless its job still waits in the queue; the
+    queue is first in, first out, so its length says how many of them wait, and nothing needs recording
+    per request to tell them apart. A job a thread has just finished counts as running until the loop
+    has taken its response (microseconds).
+    """
+    counts = dict.fromkeys(Activity, 0)
+    for connection in state.connections:
+        counts[connection.activity()] += 1
+    queued = min(state.pool.waiting, counts[Activity.RUNNING])
+    counts[Activity.RUNNING] -= queued
+    counts[Activity.WAITING] += queued
+    return counts
+
+
+def traffic(state: ServerState) -> tuple[int, int]:
+    """Bytes received from clients and bytes given to the transports for them, since the start."""
+    received, sent = state.bytes_received, state.bytes_sent
+    for connection in state.connections:
+        received += connection._bytes_in
+        sent += connection._bytes_out
+    return received, sent

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -32,9 +33,18 @@ from .http.connection import RequestLimits
 from .http.parser import HeadLimits, resolve_parser_name
 from .logs import access_log_for_requests
 from .loops import loop_factory, loop_name
+from .metrics import (
+    RequestStats,
+    Snapshot,
+    metrics_app,
+    require_prometheus_client,
+    snapshot_on_loop,
+    take_snapshot,
+)
 from .protocol import HttpProtocol, ServerState, describe_job
-from .sockets import bind_all, describe, unix_socket_paths
+from .sockets import bind_all, bind_socket, describe, unix_socket_paths
 from .tls import server_ssl_context
+from .wsgi.response import RequestObserver
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -75,11 +85,21 @@ class Server:
         self.max_requests_reached = asyncio.Event()
         self._shutdown_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
+        # --metrics-bind: the counts, and the listener that serves them. A --workers worker (run() sets
+        # this to False) keeps the counts but serves nothing: it reports them to its supervisor.
+        self._metrics_listener = True
+        self._stats: RequestStats | None = None
+        self._metrics_server: Server | None = None
 
     @property
     def sockets(self) -> list[socket.socket]:
         """The listening sockets (so that port 0 can be read back); empty before start()."""
         return list(self._sockets)
+
+    @property
+    def metrics_sockets(self) -> list[socket.socket]:
+        """The --metrics-bind listener's socket (to read back port 0); empty if off or before start()."""
+        return self._metrics_server.sockets if self._metrics_server is not None else []
 
     @property
     def parser_name(self) -> str:
@@ -95,6 +115,8 @@ class Server:
             raise RuntimeError("this Server has already been started")
         config = self.config
         loop = asyncio.get_running_loop()
+        if config.metrics_bind and self._metrics_listener:
+            require_prometheus_client()  # before anything is bound or started
         parser_name = resolve_parser_name(config.http)
         ssl_context = server_ssl_context(config)
         limits = RequestLimits(
@@ -111,6 +133,7 @@ class Server:
         else:
             sockets = bind_all(config)
             self._unix_paths = unix_socket_paths(config)
+        stats = self._stats = RequestStats() if config.metrics_bind else None
         pool = WorkerPool(
             config.threads,
             loop,
@@ -118,6 +141,13 @@ class Server:
             on_job_limit=self.max_requests_reached.set,
             watch=config.request_warn_timeout > 0,
         )
+        observers = (
+            [access_line_observer(access_log_for_requests(), self._format_access_line)]
+            if config.access_log
+            else []
+        )
+        if stats is not None:
+            observers.append(stats.observe)
         scheme = "https" if ssl_context else "http"
         state = ServerState(
             app=self.app,
@@ -127,11 +157,7 @@ class Server:
             parser_name=parser_name,
             limits=limits,
             url_scheme=scheme,
-            observe=(
-                access_line_observer(access_log_for_requests(), self._format_access_line)
-                if config.access_log
-                else None
-            ),
+            observe=_one_observer(observers),
         )
         state.all_closed.set()
         pool.start()
@@ -149,6 +175,14 @@ class Server:
                 self._servers.append(server)
             for server in self._servers:
                 await server.start_serving()
+            if stats is not None and self._metrics_listener:
+                metrics_socket = bind_socket(config.metrics_bind, config.backlog)
+                self._metrics_server = MetricsServer(
+                    metrics_app(snapshot_on_loop(loop, lambda: take_snapshot(state, stats))),
+                    metrics_listener_config(config),
+                    sockets=[metrics_socket],
+                )
+                await self._metrics_server.start()
         except BaseException:
             # Cancelled (or failed) half-way through: shutdown() closes the servers made so far and joins
             # the worker threads; the sockets no server owns yet are closed here. Nothing may leak.
@@ -156,6 +190,15 @@ class Server:
                 sock.close()
             await asyncio.shield(self.shutdown(0))
             raise
+        self._announce(sockets, scheme, parser_name, loop)
+        if config.request_warn_timeout:
+            self._watch_requests(set())
+        self.started.set()
+
+    def _announce(
+        self, sockets: Sequence[socket.socket], scheme: str, parser_name: str, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        config = self.config
         error_log.info(
             "aiowsgi %s listening on %s (parser %s, loop %s, %d threads)",
             __version__,
@@ -165,9 +208,12 @@ class Server:
             loop_name(loop),
             config.threads,
         )
-        if config.request_warn_timeout:
-            self._watch_requests(set())
-        self.started.set()
+
+    def _metrics_snapshot(self) -> Snapshot | None:
+        """--metrics-bind: what this server counts, now; None if off or not started. Loop thread only."""
+        if self._state is None or self._stats is None:
+            return None
+        return take_snapshot(self._state, self._stats)
 
     def _watch_requests(self, warned: set[tuple[int, float]]) -> None:
         """--request-warn-timeout: one warning, with its stack, for each request running past the limit."""
@@ -237,6 +283,8 @@ class Server:
         grace = self.config.graceful_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
+        if self._metrics_server is not None:
+            await self._metrics_server.shutdown(min(grace, 1.0))
         self._remove_unix_socket_files()  # while the sockets are open, to read their paths
         # Stop accepting, then let the connections accepted just before arrive before counting what is
         # open: both loops call connection_made soon after the accept, and asyncio's own loop sets the
@@ -300,6 +348,88 @@ class Server:
         await self.shutdown()
 
 
+class MetricsServer(Server):
+    """The --metrics-bind listener: a small Server of its own (one thread, no access log, no metrics).
+
+    Its connections, requests and thread are apart from the application's, so a scrape never waits for
+    an application thread and is never counted in the application's metrics or logged as its request.
+    """
+
+    def _announce(
+        self, sockets: Sequence[socket.socket], scheme: str, parser_name: str, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        error_log.info("metrics on %s", ", ".join(describe(sock) for sock in sockets))
+
+
+def metrics_listener_config(config: Config) -> Config:
+    """The options of the metrics listener: plain HTTP, one thread, limits of their own."""
+    return Config(
+        threads=1,
+        max_queued_requests=16,
+        limit_concurrency=64,
+        access_log=False,
+        http=config.http,
+        server_header=config.server_header,
+        graceful_timeout=1.0,
+    )
+
+
+@contextlib.contextmanager
+def metrics_in_thread(source: Callable[[], Snapshot], sock: socket.socket, config: Config) -> Iterator[None]:
+    """Serve the metrics of `source` on `sock` from an event loop in a thread of its own, while the block
+    runs: how a --workers supervisor, which has no event loop, serves its workers' sum.
+
+    Raises:
+        ConfigError: prometheus_client is not installed.
+    """
+    app = metrics_app(source)
+    started = threading.Event()
+    failure: list[BaseException] = []
+    stop: list[Callable[[], object]] = []
+
+    async def serve_until_stopped() -> None:
+        server = MetricsServer(app, metrics_listener_config(config), sockets=[sock])
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            await server.start()
+        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread, which raises it
+            failure.append(exc)
+            return
+        finally:
+            stop.append(lambda: loop.call_soon_threadsafe(stopping.set))
+            started.set()
+        await stopping.wait()
+        await server.shutdown(1.0)
+
+    thread = threading.Thread(
+        target=asyncio.run, args=(serve_until_stopped(),), name="aiowsgi-metrics", daemon=True
+    )
+    thread.start()
+    started.wait()
+    if failure:
+        thread.join()
+        raise failure[0]
+    try:
+        yield
+    finally:
+        stop[0]()
+        thread.join(5.0)
+
+
+def _one_observer(observers: list[RequestObserver]) -> RequestObserver | None:
+    """One RequestObserver that tells each of `observers` (chosen here, once, not per request)."""
+    if len(observers) <= 1:
+        return observers[0] if observers else None
+    chosen = tuple(observers)
+
+    def tell_each(environ: Any, request: Any, responder: Any, started: float) -> None:
+        for observer in chosen:
+            observer(environ, request, responder, started)
+
+    return tell_each
+
+
 async def serve(app: WSGIApp, *, sockets: Sequence[socket.socket] | None = None, **options: Any) -> None:
     """Serve `app` on the running loop until cancelled; cancellation is a graceful shutdown.
 
@@ -327,8 +457,10 @@ def run(app: WSGIApp | str, config: Config | None = None, **options: Any) -> int
     # Set by a --workers supervisor for the processes it starts; not for the application's own children.
     link_fd = os.environ.pop(SUPERVISOR_FD_ENV, None)
     _fit_open_file_limit(config.limit_concurrency)
+    server = Server(app, config)
+    server._metrics_listener = link_fd is None
     with pid_file(config.pid), asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
-        return runner.run(_run_until_signalled(Server(app, config), link_fd))
+        return runner.run(_run_until_signalled(server, link_fd))
 
 
 @contextlib.contextmanager
@@ -361,10 +493,12 @@ SUPERVISOR_FD_ENV = "AIOWSGI_SUPERVISOR_FD"
 class SupervisorLink:
     """A worker's end of its channel to a --workers supervisor (see supervisor/multiprocess.py).
 
-    The worker sends newline-ended words: `ready` once it is serving, `beat` every `interval` seconds from
-    a loop timer (so a blocked loop falls silent, which is what the supervisor's --timeout watches), and
-    `retire` once it has taken --max-requests requests. The supervisor writes one word, `drain`, when it
-    starts its --drain-delay (`on_drain`); end of file means it has gone, and an orphaned worker stops
+    The worker sends newline-ended messages: `ready` once it is serving, `beat` every `interval` seconds
+    from a loop timer (so a blocked loop falls silent, which is what the supervisor's --timeout watches),
+    and `retire` once it has taken --max-requests requests. With --metrics-bind, each beat is followed by
+    `metrics <JSON snapshot>` (aiowsgi.metrics), and one last snapshot is sent after the server has
+    stopped. The supervisor writes one word, `drain`, when it starts its --drain-delay (`on_drain`); end
+    of file means it has gone, and an orphaned worker stops
     gracefully (`on_lost`).
     """
 
@@ -377,6 +511,7 @@ class SupervisorLink:
         interval: float,
         on_lost: Callable[[], None],
         on_drain: Callable[[], None],
+        report: Callable[[], Snapshot | None] | None = None,
     ) -> None:
         self._sock = socket.socket(fileno=fd)
         self._sock.setblocking(False)
@@ -384,22 +519,36 @@ class SupervisorLink:
         self._interval = interval
         self._on_lost = on_lost
         self._on_drain = on_drain
+        self._report = report
         self._timer: asyncio.TimerHandle | None = None
         self._lost = False
+        self._unsent = b""  # the rest of a message the socket took only part of
         loop.add_reader(self._sock.fileno(), self._on_readable)
 
-    def send(self, message: bytes) -> None:
+    def send(self, message: bytes, droppable: bool = False) -> None:
+        """Send one message whole, never part of one. While the supervisor is behind, a `droppable`
+        message (a heartbeat, a snapshot: the next one will do) is dropped; others wait their turn."""
         if self._lost:
             return
+        if not (droppable and self._unsent):
+            self._unsent += message
         try:
-            self._sock.send(message)
+            sent = self._sock.send(self._unsent)
         except BlockingIOError:
-            pass  # the supervisor is behind; a heartbeat more or less does not matter
+            return
         except OSError:
             self._gone()
+            return
+        self._unsent = self._unsent[sent:]
+
+    def send_report(self) -> None:
+        snapshot = self._report() if self._report is not None else None
+        if snapshot is not None:
+            self.send(b"metrics " + json.dumps(snapshot, separators=(",", ":")).encode() + b"\n", True)
 
     def start_beating(self) -> None:
-        self.send(self.BEAT)
+        self.send(self.BEAT, droppable=True)
+        self.send_report()
         self._timer = self._loop.call_later(self._interval, self.start_beating)
 
     def _on_readable(self) -> None:
@@ -425,6 +574,10 @@ class SupervisorLink:
             self._timer.cancel()
         if not self._lost:
             self._loop.remove_reader(self._sock.fileno())
+            if self._unsent:  # the last snapshot, say: worth a short wait for a supervisor that is behind
+                with contextlib.suppress(OSError):
+                    self._sock.settimeout(1.0)
+                    self._sock.sendall(self._unsent)
         self._sock.close()
 
 
@@ -502,8 +655,14 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
     link = None
     retire: asyncio.Task[None] | None = None
     if link_fd is not None:
+        report = server._metrics_snapshot if server.config.metrics_bind else None
         link = SupervisorLink(
-            int(link_fd), loop, min(1.0, server.config.timeout / 4), on_supervisor_lost, on_supervisor_drain
+            int(link_fd),
+            loop,
+            min(1.0, server.config.timeout / 4),
+            on_supervisor_lost,
+            on_supervisor_drain,
+            report,
         )
     elif server.config.max_requests:
         error_log.warning("--max-requests is acted on with --workers 2 or more only; ignoring it")
@@ -527,6 +686,8 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
         cut_short = asyncio.ensure_future(forced.wait())
         await asyncio.wait([graceful, cut_short], return_when=asyncio.FIRST_COMPLETED)
         cut_short.cancel()
+        if link is not None:
+            link.send_report()  # the requests since the last heartbeat, so that the totals lose none
     finally:
         if retire is not None:
             retire.cancel()

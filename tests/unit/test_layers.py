@@ -28,6 +28,7 @@ LAYERS: dict[str, float] = {
     "app_loader": 6,
     "accesslog": 6,
     "logs": 6.2,  # configures the access log of accesslog's formats
+    "metrics": 6,
     "server": 6.5,
     "supervisor": 7,
     "cli": 8,

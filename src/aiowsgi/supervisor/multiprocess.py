@@ -11,10 +11,10 @@ what lets HUP deploy new code, and what keeps a crash in the application out of 
 
 Each worker gets one end of a socketpair (server.SupervisorLink) and writes newline-ended words on it:
 `ready` once it is serving, `beat` every second or so from a timer on its event loop, `retire` when it has
-taken --max-requests requests. The supervisor writes only `drain`, on SIGTERM with --drain-delay, and
-sends the workers SIGTERM once the delay is over (the delay is the supervisor's alone, so that a worker
-stopped for a reload never withdraws readiness). When the supervisor dies, the workers see end of file
-and stop gracefully. A worker's state is one of:
+taken --max-requests requests, and with --metrics-bind `metrics <JSON>` after each beat. The supervisor
+writes only `drain`, on SIGTERM with --drain-delay, and sends the workers SIGTERM once the delay is over
+(the delay is the supervisor's alone, so that a worker stopped for a reload never withdraws readiness).
+When the supervisor dies, the workers see end of file and stop gracefully. A worker's state is one of:
 
     STARTING --ready--> READY --(stop: SIGTERM)--> STOPPING --exit--> gone
         \\_______________________________________________/
@@ -43,11 +43,18 @@ Rules:
      back-off, and the workers still running keep serving meanwhile.
   3. A worker that dies after it was ready (crash, OOM kill, SIGKILL) is replaced at once.
   4. A stopping worker is never waited for longer than --graceful-timeout plus a margin: then SIGKILL.
+
+--metrics-bind: the supervisor binds the metrics port and serves the sum of its workers' snapshots from a
+thread of its own (server.metrics_in_thread: a small event loop with one metrics listener), so this loop
+stays as it is. It only files each worker's latest snapshot, reads a worker's last one when reaping it
+(aiowsgi.metrics.WorkerSnapshots keeps the counters of departed workers), and counts replacements.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import json
 import logging
 import math
 import os
@@ -60,8 +67,9 @@ from dataclasses import dataclass
 from types import FrameType
 
 from ..config import Config
-from ..server import SUPERVISOR_FD_ENV, pid_file
-from ..sockets import bind_all, describe, unix_socket_paths
+from ..metrics import WorkerSnapshots, require_prometheus_client
+from ..server import SUPERVISOR_FD_ENV, metrics_in_thread, pid_file
+from ..sockets import bind_all, bind_socket, describe, unix_socket_paths
 from ..tls import server_ssl_context
 from .children import start_server_process
 
@@ -83,11 +91,22 @@ HANDLED_SIGNALS = (
 def run_workers(app_spec: str, config: Config) -> int:
     """Bind, run `config.workers` server processes until SIGTERM/SIGINT, and return the exit status."""
     server_ssl_context(config)  # a bad certificate is one error here, not every worker failing to start
+    if config.metrics_bind:
+        require_prometheus_client()
     sockets = bind_all(config)
+    metrics_socket = None
     try:
-        with pid_file(config.pid):
-            return Supervisor(app_spec, config, sockets).run()
+        with contextlib.ExitStack() as stack:
+            snapshots = None
+            if config.metrics_bind:
+                metrics_socket = bind_socket(config.metrics_bind, config.backlog)
+                snapshots = WorkerSnapshots()
+                stack.enter_context(metrics_in_thread(snapshots.total, metrics_socket, config))
+            stack.enter_context(pid_file(config.pid))
+            return Supervisor(app_spec, config, sockets, snapshots).run()
     finally:
+        if metrics_socket is not None:
+            metrics_socket.close()
         for path in unix_socket_paths(config):
             try:
                 os.unlink(path)
@@ -111,6 +130,7 @@ class Worker:
     last_heard: float
     state: WorkerState = WorkerState.STARTING
     superseded: bool = False  # to be stopped once enough replacements are ready (HUP, --max-requests)
+    superseded_for: str = ""  # why: "reload" or "max_requests" (a worker_restarts reason)
     was_ready: bool = False
     kill_at: float = math.inf  # STOPPING: SIGKILL at this time
     timed_out: bool = False  # killed for --timeout
@@ -124,7 +144,13 @@ class Worker:
 class Supervisor:
     """Keeps `config.workers` server processes running on `sockets`; see the module docstring."""
 
-    def __init__(self, app_spec: str, config: Config, sockets: list[socket.socket]) -> None:
+    def __init__(
+        self,
+        app_spec: str,
+        config: Config,
+        sockets: list[socket.socket],
+        metrics: WorkerSnapshots | None = None,
+    ) -> None:
         self.app_spec = app_spec
         self.config = config
         self.sockets = sockets
@@ -142,6 +168,7 @@ class Supervisor:
         self.spawn_after = 0.0
         self.exit_status = 0
         self.wake_read, self.wake_write = socket.socketpair()
+        self.metrics = metrics  # --metrics-bind: the workers' snapshots, served from another thread
 
     # The loop --------------------------------------------------------------------------------------
 
@@ -208,16 +235,17 @@ class Supervisor:
             deadline = min(deadline, self.drain_ends)
         return deadline
 
-    def read(self, worker: Worker) -> None:
+    def read(self, worker: Worker) -> bool:
+        """Read what the worker has sent and act on each whole message; False once there was nothing."""
         try:
-            data = worker.channel.recv(4096)
+            data = worker.channel.recv(65536)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:  # the worker has exited or is exiting; reap() will see it
             self.selector.unregister(worker.channel)
-            return
+            return False
         worker.last_heard = time.monotonic()
         *messages, worker.unread = (worker.unread + data).split(b"\n")
         for message in messages:
@@ -225,6 +253,12 @@ class Supervisor:
                 self.on_ready(worker)
             elif message == b"retire":
                 self.on_retire(worker)
+            elif message.startswith(b"metrics ") and self.metrics is not None:
+                try:
+                    self.metrics.update(worker.pid, json.loads(message[8:]))
+                except ValueError:
+                    error_log.warning("worker %d sent metrics that are not JSON; ignored", worker.pid)
+        return True
 
     def on_ready(self, worker: Worker) -> None:
         worker.was_ready = True
@@ -239,6 +273,7 @@ class Supervisor:
     def on_retire(self, worker: Worker) -> None:
         if worker.state is not WorkerState.STOPPING and not worker.superseded:
             worker.superseded = True
+            worker.superseded_for = "max_requests"
             error_log.info("worker %d has served --max-requests: starting its replacement", worker.pid)
 
     # Signals: recorded by the handler, acted on here -----------------------------------------------
@@ -300,6 +335,7 @@ class Supervisor:
         old = [w for w in self.workers.values() if w.state is not WorkerState.STOPPING]
         for worker in old:
             worker.superseded = True
+            worker.superseded_for = "reload"
         error_log.info(
             "received SIGHUP: starting %d new workers; the %d old ones stop once the new ones are ready",
             self.target, len(old),
@@ -377,8 +413,14 @@ class Supervisor:
                 continue
             del self.workers[worker.pid]
             if worker.channel.fileno() in self.selector.get_map():
-                self.selector.unregister(worker.channel)
+                # What it sent before exiting (its last metrics snapshot) is still in the socket.
+                while self.read(worker):
+                    pass
+                if worker.channel.fileno() in self.selector.get_map():
+                    self.selector.unregister(worker.channel)
             worker.channel.close()
+            if self.metrics is not None:
+                self.metrics.remove(worker.pid)
             self.on_exit(worker, status)
 
     def on_exit(self, worker: Worker, status: int) -> None:
@@ -387,10 +429,18 @@ class Supervisor:
         )
         if worker.state is WorkerState.STOPPING and not worker.timed_out:
             error_log.info("worker %d stopped", worker.pid)
-        elif not worker.was_ready:
+            return
+        if not self.stopping and self.ever_ready:
+            reason = "timeout" if worker.timed_out else "crashed" if worker.was_ready else "start_failure"
+            self.count_restart(reason)
+        if not worker.was_ready:
             self.on_start_failure(worker, how, status)
         elif not self.stopping:
             error_log.error("worker %d %s; starting a replacement", worker.pid, how)
+
+    def count_restart(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.count_restart(reason)
 
     def on_start_failure(self, worker: Worker, how: str, status: int) -> None:
         self.failures += 1
@@ -471,4 +521,5 @@ class Supervisor:
         if missing <= 0 and all(w.state is WorkerState.READY for w in counted):
             for worker in live:
                 if worker.superseded:
+                    self.count_restart(worker.superseded_for)
                     self.stop(worker, "replaced by a new worker")
