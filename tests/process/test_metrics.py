@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.process._proc import REPO_ROOT, ServerProcess, run_cli, serving, wait_until
-from tests.process.test_workers import answer_pid, wait_for_stopped, wait_for_workers
+from tests.process.test_workers import answer_pid, requests_on_both, wait_for_stopped, wait_for_workers
 from tests.support import Samples, metric, scrape_metrics
 
 pytest.importorskip("prometheus_client")
@@ -41,28 +39,6 @@ def scrape_when(port: int, requests: int, workers: int) -> Samples:
 
     wait_until(caught_up, what=f"{requests} requests from {workers} workers in the metrics")
     return found[0]
-
-
-def requests_on_both(server: ServerProcess, pids: set[int]) -> int:
-    """Requests from a few clients until each worker in `pids` has answered some; how many were made."""
-    seen: Counter[int] = Counter()
-    lock = threading.Lock()
-
-    def client() -> None:
-        for _ in range(100):
-            pid = answer_pid(server, "?seconds=0.01")
-            with lock:
-                seen[pid] += 1
-                if set(seen) >= pids:
-                    return
-
-    threads = [threading.Thread(target=client) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert set(seen) == pids, f"answers by worker: {seen}"
-    return sum(seen.values())
 
 
 def test_one_process_serves_its_metrics() -> None:

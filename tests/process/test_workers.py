@@ -52,6 +52,28 @@ def answer_pid(server: ServerProcess, query: str = "") -> int:
     return int(response.body)
 
 
+def requests_on_both(server: ServerProcess, pids: set[int]) -> int:
+    """Requests from a few clients until each worker in `pids` has answered some; how many were made."""
+    seen: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def client() -> None:
+        for _ in range(100):
+            pid = answer_pid(server, "?seconds=0.01")
+            with lock:
+                seen[pid] += 1
+                if set(seen) >= pids:
+                    return
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert set(seen) == pids, f"answers by worker: {seen}"
+    return sum(seen.values())
+
+
 class Load:
     """Clients in threads, each sending one request per new connection, for as long as the block runs."""
 
@@ -102,20 +124,7 @@ def test_each_worker_is_a_process_of_its_own_and_answers(workers2: ServerProcess
     assert len(pids) == 2
     assert workers2.proc.pid not in pids
     assert "aiowsgi supervisor" in workers2.stderr
-    seen: Counter[int] = Counter()
-
-    def client() -> None:
-        for _ in range(40):
-            seen[answer_pid(workers2, "?seconds=0.02")] += 1
-            if len(seen) == 2:
-                return
-
-    threads = [threading.Thread(target=client) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert set(seen) == pids, f"answers by worker: {seen}"
+    requests_on_both(workers2, pids)
     assert workers2.stop() == 0
 
 

@@ -116,16 +116,22 @@ def test_any_other_setup_goes_through_logging(access_logger: logging.Logger, cha
     assert logs.access_log_for_requests() is logs._log_record
 
 
-def test_a_log_record_honours_the_level(access_logger: logging.Logger) -> None:
+def collect_messages(logger: logging.Logger) -> list[str]:
+    """Make `logger` (at INFO, not propagating) hand each record's message to the list returned."""
     seen: list[str] = []
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             seen.append(record.getMessage())
 
-    access_logger.handlers[:] = [Collect()]
-    access_logger.propagate = False
-    access_logger.setLevel(logging.INFO)
+    logger.handlers[:] = [Collect()]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return seen
+
+
+def test_a_log_record_honours_the_level(access_logger: logging.Logger) -> None:
+    seen = collect_messages(access_logger)
     logs._log_record(LINE)
     access_logger.setLevel(logging.WARNING)
     logs._log_record(LINE)
@@ -133,15 +139,7 @@ def test_a_log_record_honours_the_level(access_logger: logging.Logger) -> None:
 
 
 def test_a_line_with_percent_signs_is_logged_as_it_is(access_logger: logging.Logger) -> None:
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    access_logger.handlers[:] = [Collect()]
-    access_logger.propagate = False
-    access_logger.setLevel(logging.INFO)
+    seen = collect_messages(access_logger)
     line = '127.0.0.1:5555 - "GET /%s%(x)s%d%% HTTP/1.1" 200 13 0.2ms'
     logs._log_record(line)
     assert seen == [line]
