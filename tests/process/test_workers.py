@@ -193,9 +193,13 @@ def test_ttin_adds_a_worker_and_ttou_removes_one(workers2: ServerProcess) -> Non
     workers2.wait_for_line(rf"worker {found[1]} stopped")
     workers2.send(signal.SIGTTOU)
     workers2.wait_for_line(r"received SIGTTOU: 1 workers")
+    # The worker is stopped after the signal is handled; a third signal sent before that would be handled
+    # with the second, and its answer logged before the second's stop.
+    fewer = r"stopping worker \d+ \(one worker fewer\)"
+    wait_until(lambda: len(re.findall(fewer, workers2.stderr)) == 2, what="a second worker to be stopped")
     workers2.send(signal.SIGTTOU)
     workers2.wait_for_line(r"already down to one worker")
-    assert len(re.findall(r"stopping worker \d+ \(one worker fewer\)", workers2.stderr)) == 2
+    assert len(re.findall(fewer, workers2.stderr)) == 2
     assert len(started_pids(workers2)) == 3
     assert workers2.stop() == 0
 
