@@ -196,6 +196,13 @@ def test_an_unknown_atom_is_an_error_naming_it(access_format: str, named: str) -
     assert named in str(raised.value)
 
 
+# Each would raise (a unary + on a str, a stray backslash) if it were code rather than a literal.
+@pytest.mark.parametrize("name", ["x' + + '", 'x" + + "', "x\\", "\n"])
+def test_a_header_or_variable_name_is_only_ever_a_name(name: str) -> None:
+    # The format's function is written as Python source: a name must reach it as a literal, not as code.
+    assert line(f"%({{{name}}}i)s %({{{name}}}o)s %({{{name}}}e)s", request()) == "- - -"
+
+
 def test_a_lone_percent_is_an_error() -> None:
     with pytest.raises(ConfigError, match="literal % as %%"):
         compile_access_format("100% %(s)s")
