@@ -25,6 +25,7 @@ from .errors import AppLoadError, ConfigError
 from .logs import configure_logging
 from .server import run
 from .sockets import systemd_binds
+from .supervisor.preload import ZYGOTE_FD_ENV, serve_as_zygote
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .supervisor.reload import run_reloader
 
             return run_reloader(app_spec, config)
+        zygote_fd = os.environ.pop(ZYGOTE_FD_ENV, None)
+        if zygote_fd is not None:
+            return serve_as_zygote(app_spec, config, int(zygote_fd))
         if config.workers > 1:
             from .supervisor.multiprocess import run_workers
 

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import re
 import socket
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,12 @@ def _same_tcp_port(first: str, second: str) -> bool:
 def _reuse_port_available(value: Any) -> str | None:
     if value and not hasattr(socket, "SO_REUSEPORT"):
         return "is not available on this platform (it has no SO_REUSEPORT)"
+    return None
+
+
+def _preload_available(value: Any) -> str | None:
+    if value and not sys.platform.startswith("linux"):
+        return "needs Linux (PR_SET_CHILD_SUBREAPER keeps the forked workers the supervisor's children)"
     return None
 
 
@@ -474,6 +481,16 @@ class Config:
         check=_at_least(1),
         help="Server processes, each with its own event loop and threads, sharing the listening sockets. "
         "With 1 there is no supervisor process. See docs/deployment.md for choosing it.",
+    )
+    preload: bool = _option(
+        False,
+        section=_PROCESSES,
+        parse=_parse_bool,
+        check=_preload_available,
+        help="With --workers 2 or more: import the application once, in a process the supervisor starts, "
+        "call gc.freeze(), and fork the workers from it, so that they share its memory copy-on-write "
+        "instead of each importing the application anew (see docs/benchmarks.md for how much that "
+        "saves). HUP starts a fresh one, so new code still loads. Gunicorn's name. Linux only.",
     )
     reuse_port: bool = _option(
         False,

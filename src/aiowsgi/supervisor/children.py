@@ -25,10 +25,21 @@ def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socke
     file is the supervisor's, and so is the --drain-delay: a child stopped to be replaced (HUP, a reload,
     --max-requests) must not withdraw readiness, and on SIGTERM the supervisor drains before it stops them.
     """
-    binds = tuple(f"fd://{sock.fileno()}" for sock in sockets)
-    child = config.replace(bind=binds, workers=1, reload=False, pid="", drain_delay=0.0)
     pinned = ["--workers", "1", "--no-reload", "--pid", "", "--drain-delay", "0"]
-    return [sys.executable, "-m", "aiowsgi", app_spec, *config_to_argv(child), *pinned]
+    return [
+        sys.executable,
+        "-m",
+        "aiowsgi",
+        app_spec,
+        *config_to_argv(child_config(config, sockets)),
+        *pinned,
+    ]
+
+
+def child_config(config: Config, sockets: Sequence[socket.socket]) -> Config:
+    """The config of one server process under a supervisor: the supervisor's, on the inherited `sockets`."""
+    binds = tuple(f"fd://{sock.fileno()}" for sock in sockets)
+    return config.replace(bind=binds, workers=1, reload=False, pid="", drain_delay=0.0)
 
 
 def start_server_process(

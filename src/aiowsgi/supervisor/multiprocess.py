@@ -61,10 +61,10 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from types import FrameType
+from typing import Protocol
 
 from ..config import Config
 from ..metrics import WorkerSnapshots, require_prometheus_client
@@ -72,6 +72,7 @@ from ..server import SUPERVISOR_FD_ENV, metrics_in_thread, pid_file
 from ..sockets import bind_all, bind_socket, describe, unix_socket_paths
 from ..tls import server_ssl_context
 from .children import start_server_process
+from .preload import ForkedProcess, Zygote, become_subreaper
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -116,15 +117,33 @@ def run_workers(app_spec: str, config: Config) -> int:
             sock.close()
 
 
+def describe_exit(status: int) -> str:
+    """A process's exit status in words (a negative status is the signal that killed it)."""
+    return f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
+
+
 class WorkerState(enum.Enum):
     STARTING = "starting"
     READY = "ready"
     STOPPING = "stopping"
 
 
+class ServerProcess(Protocol):
+    """A worker process: a Popen, or with --preload a ForkedProcess."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass(eq=False)
 class Worker:
-    proc: subprocess.Popen[bytes]
+    proc: ServerProcess
     channel: socket.socket  # the supervisor's end of the worker's SupervisorLink
     started: float
     last_heard: float
@@ -168,6 +187,9 @@ class Supervisor:
         self.spawn_after = 0.0
         self.exit_status = 0
         self.wake_read, self.wake_write = socket.socketpair()
+        # --preload: the process the workers are forked from, and every one started, until reaped.
+        self.zygote: Zygote | None = None
+        self.zygote_processes: list[ServerProcess] = []
         self.metrics = metrics  # --metrics-bind: the workers' snapshots, served from another thread
 
     # The loop --------------------------------------------------------------------------------------
@@ -178,6 +200,8 @@ class Supervisor:
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
         previous = {signum: signal.signal(signum, self._record_signal) for signum in HANDLED_SIGNALS}
         previous_wakeup = signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
+        if self.config.preload:
+            become_subreaper()
         try:
             error_log.info(
                 "aiowsgi supervisor (pid %d): starting %d workers on %s; TERM/INT stop, HUP reloads, "
@@ -186,6 +210,8 @@ class Supervisor:
             )  # fmt: skip
             self.manage()
             while self.workers or not self.stopping:
+                if self.stopping:
+                    self.retire_zygote()
                 self.wait()
                 self.dispatch_signals()
                 self.end_drain()
@@ -196,9 +222,12 @@ class Supervisor:
             signal.set_wakeup_fd(previous_wakeup)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            self.retire_zygote()
             for worker in self.workers.values():  # only after an unexpected error: do not leave orphans
                 worker.proc.kill()
                 worker.proc.wait()
+            for process in self.zygote_processes:  # each exits once closed: at the end of the file it reads
+                process.wait()
             self.selector.close()
             self.wake_read.close()
             self.wake_write.close()
@@ -336,6 +365,7 @@ class Supervisor:
         for worker in old:
             worker.superseded = True
             worker.superseded_for = "reload"
+        self.retire_zygote()
         error_log.info(
             "received SIGHUP: starting %d new workers; the %d old ones stop once the new ones are ready",
             self.target, len(old),
@@ -361,23 +391,56 @@ class Supervisor:
         mine, theirs = socket.socketpair()
         mine.setblocking(False)
         try:
-            proc = start_server_process(
-                self.app_spec,
-                self.worker_config,
-                self.sockets,
-                env={SUPERVISOR_FD_ENV: str(theirs.fileno())},
-                pass_fds=[theirs.fileno()],
-            )
+            proc: ServerProcess | None
+            if self.config.preload:
+                proc = self.fork_preloaded(theirs.fileno())
+            else:
+                proc = start_server_process(
+                    self.app_spec,
+                    self.worker_config,
+                    self.sockets,
+                    env={SUPERVISOR_FD_ENV: str(theirs.fileno())},
+                    pass_fds=[theirs.fileno()],
+                )
         except BaseException:
             mine.close()
             raise
         finally:
             theirs.close()
+        if proc is None:
+            mine.close()
+            return
         now = time.monotonic()
         worker = Worker(proc, mine, started=now, last_heard=now)
         self.workers[proc.pid] = worker
         self.selector.register(mine, selectors.EVENT_READ, worker)
         error_log.debug("started worker %d", proc.pid)
+
+    def fork_preloaded(self, link_fd: int) -> ForkedProcess | None:
+        """--preload: a worker forked from the zygote, which is started (and imports the application) first
+        if there is none; None if it cannot import the application (a start-up failure, handled here)."""
+        zygote = self.zygote
+        if zygote is None:
+            zygote = Zygote(self.app_spec, self.worker_config, self.sockets)
+            self.zygote_processes.append(zygote.process)
+            try:
+                status = zygote.wait_until_ready(self.config.timeout)
+            except TimeoutError:
+                zygote.close()
+                zygote.process.kill()
+                status = zygote.process.wait()
+            if status is not None:
+                self.on_start_failure(f"the preloading process {zygote.pid}", describe_exit(status), status)
+                return None
+            error_log.info("preloading process %d has imported the application", zygote.pid)
+            self.zygote = zygote
+        return zygote.fork_worker(link_fd)
+
+    def retire_zygote(self) -> None:
+        """No more workers from the current zygote (HUP: the next ones import the code as it is now)."""
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
 
     def stop(self, worker: Worker, why: str) -> None:
         """Ask a worker to finish its requests in flight and exit (SIGTERM), within the graceful timeout."""
@@ -407,6 +470,13 @@ class Supervisor:
             pass  # it has exited already; reap() will see it
 
     def reap(self) -> None:
+        zygote = self.zygote
+        if zygote is not None and (status := zygote.process.poll()) is not None:
+            error_log.error(
+                "the preloading process %d %s; starting a new one", zygote.pid, describe_exit(status)
+            )
+            self.zygote = None
+        self.zygote_processes = [p for p in self.zygote_processes if p.poll() is None]
         for worker in list(self.workers.values()):
             status = worker.proc.poll()
             if status is None:
@@ -424,9 +494,7 @@ class Supervisor:
             self.on_exit(worker, status)
 
     def on_exit(self, worker: Worker, status: int) -> None:
-        how = (
-            f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
-        )
+        how = describe_exit(status)
         if worker.state is WorkerState.STOPPING and not worker.timed_out:
             error_log.info("worker %d stopped", worker.pid)
             return
@@ -434,7 +502,7 @@ class Supervisor:
             reason = "timeout" if worker.timed_out else "crashed" if worker.was_ready else "start_failure"
             self.count_restart(reason)
         if not worker.was_ready:
-            self.on_start_failure(worker, how, status)
+            self.on_start_failure(f"worker {worker.pid}", how, status)
         elif not self.stopping:
             error_log.error("worker %d %s; starting a replacement", worker.pid, how)
 
@@ -442,15 +510,15 @@ class Supervisor:
         if self.metrics is not None:
             self.metrics.count_restart(reason)
 
-    def on_start_failure(self, worker: Worker, how: str, status: int) -> None:
+    def on_start_failure(self, what: str, how: str, status: int) -> None:
         self.failures += 1
         if self.stopping:
             return
         if not self.ever_ready:
             error_log.error(
-                "worker %d %s before it could serve, so the application cannot start (see the error "
+                "%s %s before it could serve, so the application cannot start (see the error "
                 "above); stopping, rather than restarting workers that would fail the same way",
-                worker.pid, how,
+                what, how,
             )  # fmt: skip
             self.exit_status = status if status > 0 else 1
             self.stop_all("no worker can start")
@@ -458,9 +526,9 @@ class Supervisor:
         delay = min(MAX_BACKOFF, BACKOFF * 2 ** (self.failures - 1))
         self.spawn_after = time.monotonic() + delay
         error_log.error(
-            "worker %d %s before it could serve (%d in a row; see the error above); trying again in "
+            "%s %s before it could serve (%d in a row; see the error above); trying again in "
             "%.1fs, while the running workers keep serving",
-            worker.pid, how, self.failures, delay,
+            what, how, self.failures, delay,
         )  # fmt: skip
 
     def murder(self) -> None:
