@@ -664,8 +664,13 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
             on_supervisor_drain,
             report,
         )
-    elif server.config.max_requests:
-        error_log.warning("--max-requests is acted on with --workers 2 or more only; ignoring it")
+    else:
+        for flag, value in (
+            ("--max-requests", server.config.max_requests),
+            ("--preload", server.config.preload),
+        ):
+            if value:
+                error_log.warning("%s is acted on with --workers 2 or more only; ignoring it", flag)
     try:
         if link is not None:
             link.start_beating()  # from the start, so that a slow start-up is not taken for a hang

@@ -101,3 +101,10 @@ def test_an_application_that_cannot_be_imported_stops_the_supervisor(tmp_path: P
     assert "FileNotFoundError" in result.stderr  # the import's own error, from the preloading process
     assert "the preloading process" in result.stderr
     assert "the application cannot start" in result.stderr
+
+
+def test_preload_without_workers_says_it_does_nothing(files: dict[str, str]) -> None:
+    with serving([APP, "--preload", *QUICK], env=files) as server:
+        assert ask(server).version == "v1"
+        server.wait_for_line(r"--preload is acted on with --workers 2 or more only")
+        assert server.stop() == 0
