@@ -797,8 +797,9 @@ def unknown_env_variables(environ: Mapping[str, str], also_known: Sequence[str] 
 
 
 def config_from_kwargs(options: Mapping[str, Any], base: Config | None = None) -> Config:
-    """Build a Config from keyword arguments, naming any unknown option (and the closest one) instead of a
-    bare TypeError."""
+    """Build a Config from keyword arguments, naming any unknown option, and the closest one, instead of a
+    bare TypeError.
+    """
     known = {f.name for f in option_fields()}
     unknown: Sequence[str] = sorted(set(options) - known)
     if unknown:

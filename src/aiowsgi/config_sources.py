@@ -46,8 +46,10 @@ MASK = "***"
 
 @dataclass(frozen=True, slots=True)
 class CommandOption:
-    """An option of the command line alone: it says where the configuration comes from, or what to do with
-    it, so it is not a Config field (an embedded server has no use for it)."""
+    """An option of the command line alone, not a Config field.
+
+    It says where the configuration comes from, or what to do with it: an embedded server has no use for it.
+    """
 
     flag: str
     help: str
@@ -143,15 +145,28 @@ def find_config_file(directory: Path) -> tuple[ConfigFile | None, list[str]]:
     dedicated = directory / CONFIG_FILE
     pyproject = directory / PYPROJECT
     pyproject_label = f"{PYPROJECT} [{'.'.join(PYPROJECT_TABLE)}]"
-    from_pyproject = (
-        read_config_file(pyproject, pyproject_label, PYPROJECT_TABLE) if pyproject.is_file() else None
-    )
     if dedicated.is_file():
         warnings = []
-        if from_pyproject is not None:
+        if _has_table(pyproject, PYPROJECT_TABLE):
             warnings.append(f"{CONFIG_FILE} is read, so {pyproject_label} is ignored (only one file is read)")
         return read_config_file(dedicated, CONFIG_FILE), warnings
-    return from_pyproject, []
+    if pyproject.is_file():
+        return read_config_file(pyproject, pyproject_label, PYPROJECT_TABLE), []
+    return None, []
+
+
+def _has_table(path: Path, table: tuple[str, ...]) -> bool:
+    """Whether TOML file `path` has `table`; a file that cannot be read has none, since it is not used."""
+    try:
+        with path.open("rb") as file:
+            section: Any = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    for name in table:
+        if not isinstance(section, dict) or name not in section:
+            return False
+        section = section[name]
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,16 @@ def test_aiowsgi_toml_wins_over_pyproject_and_says_so(tmp_path: Path) -> None:
     ]
 
 
+def test_a_pyproject_that_is_not_read_is_not_checked(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.aiowsgi]\nthread = 5\n")
+    write(tmp_path / "aiowsgi.toml", "threads = 6\n")
+    found, warnings = find_config_file(tmp_path)
+    assert found == ConfigFile("aiowsgi.toml", {"threads": 6}, None)
+    assert len(warnings) == 1
+    write(tmp_path / "pyproject.toml", "not toml [")
+    assert find_config_file(tmp_path) == (found, [])
+
+
 def test_a_pyproject_tool_aiowsgi_that_is_not_a_table(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool]\naiowsgi = 3\n")
     with pytest.raises(ConfigError, match=r"\[tool\.aiowsgi\] must be a table"):
