@@ -139,7 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"aiowsgi: warning: {warning}", file=sys.stderr)  # noqa: T201
             sys.stdout.write(render_toml(effective))
             return 0
-        config = effective.config
+        if effective.app is None:
+            raise ConfigError(
+                f'no application: give MODULE:ATTR on the command line, or {APP_KEY} = "MODULE:ATTR" in a '
+                "config file"
+            )
+        app_spec, config = effective.app, effective.config
         compile_access_format(config.access_log_format)  # an unknown atom fails before any process starts
         configure_logging(config)
     except ConfigError as exc:
@@ -149,14 +154,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         error_log.warning("%s", warning)
     if config_file is not None:
         error_log.info("options from %s", config_file.label)
-    app_spec = effective.app
-    if app_spec is None:
-        print(  # noqa: T201
-            f"aiowsgi: error: no application: give MODULE:ATTR on the command line, or {APP_KEY} = "
-            '"MODULE:ATTR" in a config file',
-            file=sys.stderr,
-        )
-        return config_failed
     if check_config:
         return _check_app(app_spec, config)
     activated = systemd_binds(os.environ)
