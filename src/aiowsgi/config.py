@@ -10,6 +10,7 @@ these fields, so adding an option here adds it everywhere, and nowhere else need
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import socket
@@ -755,10 +756,70 @@ def config_secret_env(config: Config) -> dict[str, str]:
     }
 
 
+def option_keys() -> dict[str, str]:
+    """Every spelling a config file may use for an option, mapped to the option's name.
+
+    The name itself (`keep_alive_timeout`) and each long flag without its dashes (`keep-alive-timeout`,
+    `timeout-keep-alive`, `keep-alive`), each with "-" and "_" alike: Uvicorn's and Gunicorn's users find
+    their own spelling where a flag alias gives it, and no spelling can name two options (a unit test holds
+    that).
+    """
+    keys: dict[str, str] = {}
+    for f in option_fields():
+        for spelling in (f.name, *(flag[2:] for flag in flags_of(f) if flag.startswith("--"))):
+            keys[spelling.replace("-", "_")] = f.name
+            keys[spelling.replace("_", "-")] = f.name
+    return keys
+
+
+def closest_option(key: str) -> str | None:
+    """The option a misspelt `key` most likely meant (difflib over every spelling), or None."""
+    keys = option_keys()
+    found = difflib.get_close_matches(key.replace("-", "_"), list(keys), n=1)
+    return keys[found[0]] if found else None
+
+
+def unknown_option_message(key: str, where: str = "") -> str:
+    """ "unknown option 'KEY'[ in WHERE][; did you mean 'OPTION'?]": one message for every source."""
+    message = f"unknown option {key!r}" + (f" in {where}" if where else "")
+    suggestion = closest_option(key)
+    return message + (f"; did you mean {suggestion!r}?" if suggestion else "")
+
+
+def check_option(f: dataclasses.Field[Any], value: Any) -> Any:
+    """`value` in the field's own type (an int for a float, a list for a tuple), or ConfigError naming it.
+
+    The same check Config runs on construction, for a source that wants to name itself in the error (a
+    config file).
+    """
+    return _checked(f, value)
+
+
+def unknown_env_variables(environ: Mapping[str, str], also_known: Sequence[str] = ()) -> list[str]:
+    """A warning for each AIOWSGI_* variable that names no option (nor one of `also_known`).
+
+    A warning, not an error: the environment is inherited by everything a deployment runs, including
+    aiowsgi versions that know other options, whereas a config file or a keyword argument is written for
+    this one.
+    """
+    known = {env_name(f) for f in option_fields()} | set(also_known)
+    warnings = []
+    for variable in sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known):
+        warning = f"{variable} is not an aiowsgi option and is ignored"
+        suggestion = closest_option(variable[len(ENV_PREFIX) :].lower())
+        if suggestion:
+            warning += f"; did you mean {ENV_PREFIX + suggestion.upper()}?"
+        warnings.append(warning)
+    return warnings
+
+
 def config_from_kwargs(options: Mapping[str, Any], base: Config | None = None) -> Config:
-    """Build a Config from keyword arguments, naming any unknown option instead of a bare TypeError."""
+    """Build a Config from keyword arguments, naming any unknown option, and the closest one, instead of a
+    bare TypeError.
+    """
     known = {f.name for f in option_fields()}
     unknown: Sequence[str] = sorted(set(options) - known)
     if unknown:
-        raise ConfigError(f"unknown option(s): {', '.join(unknown)}; see docs/options.md for the list")
+        problems = "; ".join(unknown_option_message(key) for key in unknown)
+        raise ConfigError(f"{problems} (see docs/options.md for the list)")
     return dataclasses.replace(base, **options) if base else Config(**options)

@@ -54,12 +54,13 @@ def run_cli(
     env: Mapping[str, str] | None = None,
     pass_fds: Sequence[int] = (),
     timeout: float = 20.0,
+    cwd: Path = REPO_ROOT,
 ) -> subprocess.CompletedProcess[str]:
     """Run the command line to completion (it is expected to exit on its own) and capture its output."""
     return subprocess.run(
         command(args),
         env=child_env(env),
-        cwd=REPO_ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -143,8 +144,9 @@ def serving(
     env: Mapping[str, str] | None = None,
     pass_fds: Sequence[int] = (),
     port_zero: bool = True,
+    cwd: Path = REPO_ROOT,
 ) -> Iterator[ServerProcess]:
-    """Start `python -m aiowsgi ARGS` and yield once it has printed its startup line.
+    """Start `python -m aiowsgi ARGS` in `cwd` and yield once it has printed its startup line.
 
     `--port 0` is added unless `port_zero` is false or the arguments bind somewhere themselves.
     """
@@ -154,7 +156,7 @@ def serving(
     proc = subprocess.Popen(
         command(argv),
         env=child_env(env),
-        cwd=REPO_ROOT,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

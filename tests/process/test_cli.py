@@ -16,6 +16,7 @@ import pytest
 
 from aiowsgi.__about__ import __version__
 from aiowsgi.config import env_name, flags_of, option_fields
+from aiowsgi.config_sources import COMMAND_LINE_OPTIONS
 from tests.process._proc import (
     REPO_ROOT,
     STARTUP_LINE,
@@ -102,6 +103,7 @@ def test_help_lists_every_config_option() -> None:
         ]
         if env_name(f) not in result.stdout:
             missing.append(env_name(f))
+    missing += [option.flag for option in COMMAND_LINE_OPTIONS if option.flag not in result.stdout]
     assert not missing, f"--help does not mention {missing}"
 
 

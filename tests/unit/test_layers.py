@@ -17,6 +17,7 @@ LAYERS: dict[str, float] = {
     "_types": 0,
     "trusted": 0.5,
     "config": 1,
+    "config_sources": 1.5,
     "buffers": 1,
     "http": 2,
     "wsgi": 3,

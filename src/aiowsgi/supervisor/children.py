@@ -3,7 +3,10 @@
 The supervisor binds once and keeps the sockets for its whole life, so the port never closes while children
 come and go. A child is a fresh interpreter running `python -m aiowsgi` with the supervisor's own options,
 its binds replaced by `fd://N` for the inherited sockets: it loads the application's code anew, and every
-option reaches it the way the command line gave it (`config_to_argv`, derived from Config).
+option reaches it on its command line (`config_to_argv`, derived from Config), whichever source (flag,
+AIOWSGI_* variable, config file) gave it to the supervisor. So the child reads no config file (`--no-config`)
+and no AIOWSGI_<OPTION> variable but the secrets' (`config_secret_env`): an option the supervisor ended up
+with at its default value is absent from that command line, and a file or variable must not fill it in.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..config import Config, config_secret_env, config_to_argv
+from ..config import Config, config_secret_env, config_to_argv, env_name, option_fields
 
 
 def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socket]) -> list[str]:
@@ -25,15 +28,9 @@ def server_command(app_spec: str, config: Config, sockets: Sequence[socket.socke
     file is the supervisor's, and so is the --drain-delay: a child stopped to be replaced (HUP, a reload,
     --max-requests) must not withdraw readiness, and on SIGTERM the supervisor drains before it stops them.
     """
-    pinned = ["--workers", "1", "--no-reload", "--pid", "", "--drain-delay", "0"]
-    return [
-        sys.executable,
-        "-m",
-        "aiowsgi",
-        app_spec,
-        *config_to_argv(child_config(config, sockets)),
-        *pinned,
-    ]
+    pinned = ["--workers", "1", "--no-reload", "--pid", "", "--drain-delay", "0", "--no-config"]
+    argv = config_to_argv(child_config(config, sockets))
+    return [sys.executable, "-m", "aiowsgi", app_spec, *argv, *pinned]
 
 
 def child_config(config: Config, sockets: Sequence[socket.socket]) -> Config:
@@ -53,7 +50,9 @@ def start_server_process(
     fds = [sock.fileno() for sock in sockets]
     for sock in sockets:
         sock.set_inheritable(True)
-    environment = {**os.environ, **config_secret_env(config), **(env or {})}
+    options = {env_name(f) for f in option_fields()}
+    inherited = {name: value for name, value in os.environ.items() if name not in options}
+    environment = {**inherited, **config_secret_env(config), **(env or {})}
     return subprocess.Popen(
         server_command(app_spec, config, sockets), pass_fds=[*fds, *pass_fds], env=environment
     )
