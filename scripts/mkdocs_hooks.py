@@ -6,10 +6,14 @@ This hook adds each such file to the site under repo/ (repo/benchmarks/README.md
 navigation; any other file is copied as it is) and rewrites the links to it, so the Markdown in docs/ stays
 as it reads on GitHub. Only files that exist inside the repository are taken; any other link is left for
 mkdocs to check and report.
+
+It also warns (so `--strict` fails) where a table is followed by a line that is not blank: GitHub ends the
+table there, but Python-Markdown reads a heading or a paragraph that follows at once as one more row.
 """
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from pathlib import Path
@@ -20,6 +24,8 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 PREFIX = "repo/"
 # A Markdown link or image whose target starts with ../ : ](../path) or ](../path#anchor)
 LINK = re.compile(r"(\]\()(\.\./[^)#\s]+)((?:#[^)\s]*)?\))")
+
+log = logging.getLogger("mkdocs.hooks.aiowsgi")
 
 _outside: dict[Path, str] = {}  # the resolved file outside docs/ -> its src_uri on the site
 
@@ -49,8 +55,21 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+def _check_tables(markdown: str, src_uri: str) -> None:
+    fence = ""
+    lines = markdown.splitlines()
+    for number, (line, following) in enumerate(zip(lines, lines[1:], strict=False), start=2):
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            fence = "" if fence and stripped.startswith(fence) else fence or stripped[:3]
+        ends_badly = following.strip() and not following.lstrip().startswith("|")
+        if not fence and stripped.startswith("|") and ends_badly:
+            log.warning("%s:%d: a table runs into %r: add a blank line", src_uri, number, following[:40])
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     docs_dir = Path(config["docs_dir"])
+    _check_tables(markdown, page.file.src_uri)
 
     def rewrite(match: re.Match[str]) -> str:
         path = _target(page.file.src_uri, docs_dir, match.group(2))
