@@ -67,6 +67,10 @@ def render() -> str:
     for f in option_fields():
         spec = spec_of(f)
         if spec.section != section:
+            if section is not None:
+                # A blank line ends the previous table: without it, Python-Markdown (mkdocs) reads the
+                # heading as one more row of that table.
+                lines.append("")
             section = spec.section
             lines.append(f"## {section}\n")
             lines.append("| Flag | Key | Environment | Default | Description |")
