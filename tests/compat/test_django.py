@@ -55,11 +55,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def embedded_application(data_dir: Path) -> Callable[..., object]:
-    os.environ["COMPAT_DJANGO_DIR"] = str(data_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "compatsite.settings"
-    if str(PROJECT) not in sys.path:
-        sys.path.insert(0, str(PROJECT))
+def embedded_application(data_dir: Path, patch: pytest.MonkeyPatch) -> Callable[..., object]:
+    """The project's WSGI application in this process (Django's settings are then set for the session)."""
+    patch.setenv("COMPAT_DJANGO_DIR", str(data_dir))
+    patch.setenv("DJANGO_SETTINGS_MODULE", "compatsite.settings")
+    patch.syspath_prepend(str(PROJECT))
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()
@@ -76,9 +76,11 @@ def django_client(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Cl
         with framework_server([*common, "--workers", "2"], env=env) as client:
             yield client
     else:
-        with running_server(embedded_application(data_dir), body_spill_threshold=65536) as server:
-            with client_for(server.url) as client:
-                yield client
+        with pytest.MonkeyPatch.context() as patch:
+            application = embedded_application(data_dir, patch)
+            with running_server(application, body_spill_threshold=65536) as server:
+                with client_for(server.url) as client:
+                    yield client
 
 
 def csrf_token(page: str) -> str:

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 import requests
 
+from tests.compat._http import TIMEOUT
 from tests.compat.flask_app import create_app
 from tests.support import running_server
-
-TIMEOUT = 30.0  # the 20 MiB upload, on a shared 2-core machine
 
 
 @dataclass
