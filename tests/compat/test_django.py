@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,7 +63,16 @@ def embedded_application(data_dir: Path, patch: pytest.MonkeyPatch) -> Callable[
     patch.syspath_prepend(str(PROJECT))
     from django.core.wsgi import get_wsgi_application
 
-    return get_wsgi_application()
+    local_zone = os.environ.get("TZ")
+    application = get_wsgi_application()
+    # Django's settings set TZ to TIME_ZONE and call time.tzset(): give this process its own local time
+    # back, or every later test that formats a local time would see Django's zone.
+    if local_zone is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = local_zone
+    time.tzset()
+    return application
 
 
 @pytest.fixture(scope="module", params=["process", "workers", "embedded"])

@@ -54,6 +54,7 @@ TEMPLATES = [
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "db.sqlite3"}}
 
 USE_TZ = True
+TIME_ZONE = "UTC"
 STATIC_URL = "static/"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
