@@ -71,6 +71,7 @@ class ServerState:
     parser_name: str
     limits: RequestLimits
     url_scheme: str = "http"
+    multiprocess: bool = False  # wsgi.multiprocess: a --workers worker, one of several processes
     connections: set[HttpProtocol] = field(default_factory=set)
     draining: bool = False
     ready: bool = True  # False during --drain-delay: --health-path answers 503
@@ -88,7 +89,7 @@ class ServerState:
     timeouts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper)
+        self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper, self.multiprocess)
         self.proxies = TrustedProxies(self.config.forwarded_allow_ips)
         self.health_target = self.config.health_path.encode("latin-1")
 

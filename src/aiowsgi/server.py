@@ -88,6 +88,9 @@ class Server:
         # --metrics-bind: the counts, and the listener that serves them. A --workers worker (run() sets
         # this to False) keeps the counts but serves nothing: it reports them to its supervisor.
         self._metrics_listener = True
+        # wsgi.multiprocess: true in a --workers worker (run() sets it), where other processes run the same
+        # application at the same time.
+        self._multiprocess = False
         self._stats: RequestStats | None = None
         self._metrics_server: Server | None = None
 
@@ -157,6 +160,7 @@ class Server:
             parser_name=parser_name,
             limits=limits,
             url_scheme=scheme,
+            multiprocess=self._multiprocess,
             observe=_one_observer(observers),
         )
         state.all_closed.set()
@@ -459,6 +463,7 @@ def run(app: WSGIApp | str, config: Config | None = None, **options: Any) -> int
     _fit_open_file_limit(config.limit_concurrency)
     server = Server(app, config)
     server._metrics_listener = link_fd is None
+    server._multiprocess = link_fd is not None
     with pid_file(config.pid), asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
         return runner.run(_run_until_signalled(server, link_fd))
 

@@ -1,12 +1,18 @@
-"""A small but real Flask application: query args, forms, JSON, uploads, streaming, send_file, errors."""
+"""A small but real Flask application: query args, forms, JSON, uploads, streaming, send_file, errors.
+
+`create_app(path)` for embedding; `python -m aiowsgi --factory tests.compat.flask_app:app_from_environment`
+for a child process, which takes the download's path from COMPAT_FLASK_DOWNLOAD.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request, send_file, stream_with_context
+from werkzeug.exceptions import InternalServerError, NotFound
 
 
 def create_app(download_path: str) -> Flask:
@@ -55,6 +61,20 @@ def create_app(download_path: str) -> Flask:
     def fail() -> Any:
         abort(500)
 
+    @app.get("/crash")
+    def crash() -> Any:
+        raise RuntimeError("the view failed")
+
+    # Registered error pages: Flask calls these for abort(404), an unknown URL, abort(500) and an exception.
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound) -> Any:
+        return f"<h1>Not Found</h1><p>compat-app has no page at {request.path}</p>", 404
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> Any:
+        cause = type(error.original_exception).__name__ if error.original_exception else "abort"
+        return f"<h1>Internal Server Error</h1><p>compat-app error page ({cause})</p>", 500
+
     @app.get("/environ")
     def environ() -> Any:
         env = request.environ
@@ -77,3 +97,8 @@ def create_app(download_path: str) -> Flask:
         )
 
     return app
+
+
+def app_from_environment() -> Flask:
+    """The --factory entry point for a child process: the download's path comes from the environment."""
+    return create_app(os.environ["COMPAT_FLASK_DOWNLOAD"])

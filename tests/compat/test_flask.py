@@ -13,21 +13,24 @@ from typing import Any
 import pytest
 import requests
 
+from tests.compat._http import TIMEOUT
 from tests.compat.flask_app import create_app
-from tests.support import TIMEOUT, RunningServer, running_server
+from tests.support import running_server
 
 
 @dataclass
 class FlaskServer:
-    server: RunningServer
+    url: str
+    port: int
     session: requests.Session
     download: bytes
+    multiprocess: bool = False  # what wsgi.multiprocess should say: True under --workers 2
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(self.server.url + path, timeout=TIMEOUT, **kwargs)
+        return self.session.get(self.url + path, timeout=TIMEOUT, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.post(self.server.url + path, timeout=TIMEOUT, **kwargs)
+        return self.session.post(self.url + path, timeout=TIMEOUT, **kwargs)
 
 
 def serve_flask(tmp_path: Path, wrap: Any = None, **options: Any) -> Iterator[FlaskServer]:
@@ -38,7 +41,7 @@ def serve_flask(tmp_path: Path, wrap: Any = None, **options: Any) -> Iterator[Fl
     if wrap is not None:
         app = wrap(app)
     with running_server(app, **options) as server, requests.Session() as session:
-        yield FlaskServer(server, session, download)
+        yield FlaskServer(server.url, server.port, session, download)
 
 
 @pytest.fixture
@@ -81,6 +84,19 @@ def check_upload(client: FlaskServer) -> None:
     }
 
 
+def check_large_upload(client: FlaskServer) -> None:
+    """20 MiB in one multipart body: spilled to a temporary file by aiowsgi, parsed by Werkzeug."""
+    data = os.urandom(20 * 1024 * 1024)
+    response = client.post("/upload", files={"file": ("video.bin", data)}, data={"note": "big"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "filename": "video.bin",
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "note": "big",
+    }
+
+
 def check_stream(client: FlaskServer) -> None:
     with client.get("/stream", params={"count": "50", "prefix": "row"}, stream=True) as response:
         assert response.status_code == 200
@@ -101,12 +117,20 @@ def check_not_found(client: FlaskServer) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Not Found" in response.text
+    assert "compat-app has no page at /no/such/page" in response.text  # the registered handler's page
 
 
 def check_abort_500(client: FlaskServer) -> None:
     response = client.get("/fail")
     assert response.status_code == 500
     assert "Internal Server Error" in response.text
+    assert "compat-app error page (abort)" in response.text
+
+
+def check_exception_500(client: FlaskServer) -> None:
+    response = client.get("/crash")
+    assert response.status_code == 500
+    assert "compat-app error page (RuntimeError)" in response.text
 
 
 def check_environ(client: FlaskServer) -> None:
@@ -117,14 +141,14 @@ def check_environ(client: FlaskServer) -> None:
     assert env["script_name"] == ""
     assert env["path_info"] == "/environ"
     assert env["query_string"] == "x=1+2"
-    assert env["server_port"] == str(client.server.port)
+    assert env["server_port"] == str(client.port)
     assert env["url_scheme"] == "http"
-    assert (env["multithread"], env["multiprocess"], env["run_once"]) == (True, False, False)
+    assert (env["multithread"], env["multiprocess"], env["run_once"]) == (True, client.multiprocess, False)
     assert env["input_terminated"] is True
     assert env["version"] == [1, 0]
     assert env["user_agent"] == "compat-test"
     assert set(env["types"].values()) == {"str"}
-    assert env["url"] == f"{client.server.url}/environ?x=1+2"
+    assert env["url"] == f"{client.url}/environ?x=1+2"
     assert env["remote_addr"] == "127.0.0.1"
 
 
@@ -137,6 +161,7 @@ CHECKS = [
     check_send_file,
     check_not_found,
     check_abort_500,
+    check_exception_500,
     check_environ,
 ]
 
@@ -144,6 +169,10 @@ CHECKS = [
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
 def test_flask(flask_server: FlaskServer, check: Any) -> None:
     check(flask_server)
+
+
+def test_flask_large_upload(flask_server: FlaskServer) -> None:
+    check_large_upload(flask_server)
 
 
 def test_flask_keep_alive_session_runs_every_route(flask_server: FlaskServer) -> None:
@@ -156,7 +185,7 @@ def test_flask_under_a_root_path(parser_backend: str, tmp_path: Path) -> None:
     for client in serve_flask(tmp_path, http=parser_backend, root_path="/mounted"):
         env = client.get("/mounted/environ").json()
         assert (env["script_name"], env["path_info"]) == ("/mounted", "/environ")
-        assert env["url"] == f"{client.server.url}/mounted/environ"
+        assert env["url"] == f"{client.url}/mounted/environ"
         assert client.get("/mounted/search", params={"q": "x"}).json()["q"] == "x"
 
 

@@ -38,8 +38,13 @@ def _environ_key(name: bytes) -> str | None:
     return key
 
 
-def server_environ(url_scheme: str, root_path: str, file_wrapper: Callable[..., Any]) -> Environ:
-    """The keys every request of one server shares, with the addresses a unix socket gives."""
+def server_environ(
+    url_scheme: str, root_path: str, file_wrapper: Callable[..., Any], multiprocess: bool = False
+) -> Environ:
+    """The keys every request of one server shares, with the addresses a unix socket gives.
+
+    `multiprocess` is true for a --workers worker: other processes run the same application at once.
+    """
     return {
         "SERVER_NAME": "localhost",
         "SERVER_PORT": "443" if url_scheme == "https" else "80",
@@ -50,7 +55,7 @@ def server_environ(url_scheme: str, root_path: str, file_wrapper: Callable[..., 
         "wsgi.url_scheme": url_scheme,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
+        "wsgi.multiprocess": multiprocess,
         "wsgi.run_once": False,
         "wsgi.input_terminated": True,
         "wsgi.file_wrapper": file_wrapper,
