@@ -44,6 +44,20 @@ def test_http10_without_keep_alive_is_closed_after_the_response(parser_backend: 
         assert reader.at_eof()
 
 
+def test_a_higher_minor_version_is_served_as_http11(parser_backend: str) -> None:
+    # RFC 9110 section 2.5: HTTP/1.2 (or 1.9) is answered as the highest 1.x we implement, not with a 505.
+    with running_server(http_echo.app, http=parser_backend) as server, server.connect() as sock:
+        reader = ResponseReader(sock)
+        for version in ("1.2", "1.9"):
+            sock.sendall(get(f"/v{version}", version=version))
+            response = reader.read_response()
+            assert (response.status, response.version) == (200, "HTTP/1.1")
+            assert response.header("x-protocol") == "HTTP/1.1"
+            assert response.header("connection") is None  # kept alive, as for 1.1
+        sock.sendall(get("/major", version="2.1"))
+        assert reader.read_response().status == 505
+
+
 def test_http10_with_keep_alive_stays_open(parser_backend: str) -> None:
     raw = get("/a", version="1.0", extra="Connection: keep-alive\r\n")
     with running_server(http_echo.app, http=parser_backend) as server, server.connect() as sock:

@@ -582,6 +582,21 @@ VALID: list[tuple[str, bytes, list[dict[str, Any]]]] = [
         ],
     ),  # fmt: skip
     ("target_lenient_characters", get('/a"b{c}|d^e`f\\g#h'), [req(target='/a"b{c}|d^e`f\\g#h')]),
+    # RFC 9110 section 2.5: a higher minor version is served as HTTP/1.1, keep-alive and all.
+    ("http12_as_http11", b"GET / HTTP/1.2\r\n" + H + b"\r\n", [req()]),
+    (
+        "http19_pipelined_chunked_as_http11",
+        b"POST /a HTTP/1.9\r\n"
+        + H
+        + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        + b"GET /b HTTP/1.2\r\n"
+        + H
+        + b"Connection: close\r\n\r\n",
+        [
+            req("POST", "/a", headers=[HOST, ["transfer-encoding", "chunked"]], body=b"hello", chunked=True),
+            req(target="/b", headers=[HOST, ["connection", "close"]], keep_alive=False),
+        ],
+    ),  # fmt: skip
 ]
 
 CL_TE = b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"
@@ -669,7 +684,8 @@ INVALID: list[tuple[str, bytes, int, list[dict[str, Any]]]] = [
     ("missing_host", b"GET / HTTP/1.1\r\n\r\n", 400, []),
     ("two_hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, []),
     ("http20", b"GET / HTTP/2.0\r\n" + H + b"\r\n", 505, []),
-    ("http12", b"GET / HTTP/1.2\r\n" + H + b"\r\n", 505, []),
+    # RFC 9110 section 2.5: another major version is refused (a higher minor one is served: see VALID).
+    ("http21", b"GET / HTTP/2.1\r\n" + H + b"\r\n", 505, []),
     ("http2_preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, []),
     ("http09_no_version", b"GET /\r\n\r\n", 400, []),
     ("version_lowercase", b"GET / http/1.1\r\n" + H + b"\r\n", 400, []),
@@ -968,7 +984,8 @@ INVALID: list[tuple[str, bytes, int, list[dict[str, Any]]]] = [
     ("absolute_form_userinfo", b"GET http://user@example.com/ HTTP/1.1\r\n" + H + b"\r\n", 400, []),
     ("absolute_form_empty_host", b"GET http:///x HTTP/1.1\r\n" + H + b"\r\n", 400, []),
     ("control_in_te_value", post_chunked(b"0\r\n\r\n").replace(b"chunked", b"\x7f chunked"), 400, []),
-    ("version_three_digits", b"GET / HTTP/1.51\r\n" + H + b"\r\n", 505, []),
+    # Not DIGIT "." DIGIT (RFC 9112 section 2.3): malformed, not an unsupported version.
+    ("version_three_digits", b"GET / HTTP/1.51\r\n" + H + b"\r\n", 400, []),
     # A complete request behind a bad one is never reached.
     ("bad_chunk_then_request", post_chunked(b"5 \r\nhello\r\n0\r\n\r\n") + get("/smuggled"), 400, []),
 ]

@@ -43,8 +43,6 @@ _WELL_FORMED_HEAD = re.compile(
     rb"(%s) ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])\r\n(?:%s:[\t\x20-\x7e\x80-\xff]*\r\n)*\r\n" % (_TOKEN, _TOKEN)
 )
 _CHUNKED_THEN_TAB = re.compile(rb"(?im)^transfer-encoding:.*chunked *\t[ \t]*\r$")
-_VERSION_PREFIX = re.compile(rb"%s +[^ \r\n]+ +HTTP/([0-9]\.[0-9])" % _TOKEN)
-_LLHTTP_VERSIONS = frozenset({b"0.9", b"1.0", b"1.1", b"2.0"})
 # llhttp's chunk-size line (RFC 9112 section 7.1.1 without the BWS, which llhttp refuses): hex digits, then
 # extensions `;name`, `;name=token` or `;name="quoted"`, possessive so that no line costs more than a pass.
 # Like llhttp, a name or a token value may be empty, a token may run into a quoted string, and a line may
@@ -197,10 +195,7 @@ class H11Parser:
         if self._in_head and self._head.endswith(b"\r\n\r\n"):
             well_formed = _WELL_FORMED_HEAD.fullmatch(self._head)
             if well_formed is None:
-                # llhttp judges the version by its two digits, before it sees what follows them: a version
-                # it does not know is a 505 (as connection.py answers), and any other malformation a 400.
-                prefix = _VERSION_PREFIX.match(self._head)
-                status = 505 if prefix and prefix.group(1) not in _LLHTTP_VERSIONS else 400
+                status = 400  # whatever its version: connection.py judges the version of a well-formed head
             else:
                 method, target, version = well_formed.groups()
                 self._sink.on_head(method, target, version.decode("ascii"), self._fields())

@@ -9,7 +9,20 @@ from .parser import HeadLimits, ParserSink
 
 # llhttp errors that mean "not HTTP/1.x" rather than "malformed": answered 505, as h11's are (by the version
 # check in connection.py). httptools raises a plain HttpParserError for both, so its message is all we have.
-_VERSION_ERRORS = frozenset({"Invalid HTTP version", "Pause on PRI/Upgrade"})
+# Any other version, well-formed, is read (see _new_parser) and judged by connection.py, as h11's is.
+_VERSION_ERRORS = frozenset({"Pause on PRI/Upgrade"})
+
+
+def _new_parser(callbacks: object) -> httptools.HttpRequestParser:
+    """An llhttp parser that reads any version of the form DIGIT.DIGIT, not only the ones it knows.
+
+    llhttp refuses HTTP/1.2 outright, where RFC 9110 section 2.5 says to serve a higher minor version as
+    the highest we implement (1.1): connection.py decides that for both parsers. The leniency is only about
+    which digits; a version that is not DIGIT "." DIGIT is still malformed. (httptools 0.6.3 and newer.)
+    """
+    parser = httptools.HttpRequestParser(callbacks)
+    parser.set_dangerous_leniencies(lenient_version=True)
+    return parser
 
 
 class HttptoolsParser:
@@ -22,7 +35,7 @@ class HttptoolsParser:
     def __init__(self, sink: ParserSink, limits: HeadLimits) -> None:
         self._sink = sink
         self._limits = limits
-        self._parser = httptools.HttpRequestParser(self)
+        self._parser = _new_parser(self)
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._in_head = False

@@ -202,7 +202,11 @@ def validate_head(
         # the same way. An HTTP/0.9 client could not read a status line anyway.
         raise ProtocolError("request line without an HTTP/1.x version", 400)
     if version != "1.1" and version != "1.0":
-        raise ProtocolError(f"HTTP/{version} is not supported", 505)
+        if version[0] != "1":
+            raise ProtocolError(f"HTTP/{version} is not supported", 505)
+        # RFC 9110 section 2.5: a higher minor version of the major one we speak is served as the highest
+        # we implement. The response says HTTP/1.1, and the application sees SERVER_PROTOCOL HTTP/1.1.
+        version = "1.1"
     # The adapters bound the line while it arrives (h11: the whole line; llhttp: the target only); this
     # makes the limit mean the whole request line for both.
     if len(method_bytes) + len(target) + _REQUEST_LINE_OVERHEAD > limits.head.request_line:
