@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 import bottle
+
+from tests.compat._digest import stream_digest
 
 NAME = "bottle"
 app = bottle.Bottle()
@@ -27,15 +28,12 @@ def echo() -> dict[str, Any]:
 @app.post("/upload")
 def upload() -> dict[str, Any]:
     received = bottle.request.files.get("file")
-    digest, size = hashlib.sha256(), 0
-    while block := received.file.read(64 * 1024):
-        digest.update(block)
-        size += len(block)
+    size, sha256 = stream_digest(received.file)
     return {
         "framework": NAME,
         "filename": received.raw_filename,
         "size": size,
-        "sha256": digest.hexdigest(),
+        "sha256": sha256,
         "note": bottle.request.forms.getunicode("note"),
     }
 

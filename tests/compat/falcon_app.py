@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 import falcon
+
+from tests.compat._digest import stream_digest
 
 NAME = "falcon"
 
@@ -26,11 +27,8 @@ class Upload:
         found: dict[str, object] = {}
         for part in req.get_media():  # multipart/form-data, read part by part from wsgi.input
             if part.name == "file":
-                digest, size = hashlib.sha256(), 0
-                while block := part.stream.read(64 * 1024):
-                    digest.update(block)
-                    size += len(block)
-                found.update(filename=part.filename, size=size, sha256=digest.hexdigest())
+                size, sha256 = stream_digest(part.stream)
+                found.update(filename=part.filename, size=size, sha256=sha256)
             else:
                 found[part.name] = part.text
         resp.media = {"framework": NAME, **found}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
+
+from tests.compat._digest import stream_digest
 
 NAME = "pyramid"
 
@@ -24,15 +25,12 @@ def echo(request: Request) -> dict[str, Any]:
 
 def upload(request: Request) -> dict[str, Any]:
     received = request.POST["file"]
-    digest, size = hashlib.sha256(), 0
-    while block := received.file.read(64 * 1024):
-        digest.update(block)
-        size += len(block)
+    size, sha256 = stream_digest(received.file)
     return {
         "framework": NAME,
         "filename": received.filename,
         "size": size,
-        "sha256": digest.hexdigest(),
+        "sha256": sha256,
         "note": request.POST.get("note"),
     }
 

@@ -56,3 +56,19 @@ def start_server_process(
     return subprocess.Popen(
         server_command(app_spec, config, sockets), pass_fds=[*fds, *pass_fds], env=environment
     )
+
+
+def start_linked_process(
+    app_spec: str, config: Config, sockets: Sequence[socket.socket], env_var: str
+) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """Start a server process on `sockets` with one end of a new socketpair, whose descriptor it finds in
+    `env_var`; return the process and our end (blocking; set it as you need)."""
+    mine, theirs = socket.socketpair()
+    try:
+        env = {env_var: str(theirs.fileno())}
+        return start_server_process(app_spec, config, sockets, env=env, pass_fds=[theirs.fileno()]), mine
+    except BaseException:
+        mine.close()
+        raise
+    finally:
+        theirs.close()

@@ -7,7 +7,9 @@ fresh `python -m aiowsgi` (children.start_server_process) serving those same soc
 loop and thread pool. The kernel queues new connections on the shared socket and whichever worker accepts
 first serves them, so a worker that stops accepting (stopping, or dead) leaves its share to the others and
 the port never closes. The supervisor never imports the application: each worker loads it anew, which is
-what lets HUP deploy new code, and what keeps a crash in the application out of the supervisor.
+what lets HUP deploy new code, and what keeps a crash in the application out of the supervisor. With
+--preload, the workers are forked instead from a preloading process that imported the application once
+(supervisor/preload.py); they are still the supervisor's children, and everything below holds for them.
 
 Each worker gets one end of a socketpair (server.SupervisorLink) and writes newline-ended words on it:
 `ready` once it is serving, `beat` every second or so from a timer on its event loop, `retire` when it has
@@ -71,7 +73,7 @@ from ..metrics import WorkerSnapshots, require_prometheus_client
 from ..server import SUPERVISOR_FD_ENV, metrics_in_thread, pid_file
 from ..sockets import bind_all, bind_socket, describe, unix_socket_paths
 from ..tls import server_ssl_context
-from .children import start_server_process
+from .children import start_linked_process
 from .preload import ForkedProcess, Zygote, become_subreaper
 
 error_log = logging.getLogger("aiowsgi.error")
@@ -388,28 +390,24 @@ class Supervisor:
     # Workers ----------------------------------------------------------------------------------------
 
     def spawn(self) -> None:
-        mine, theirs = socket.socketpair()
-        mine.setblocking(False)
-        try:
-            proc: ServerProcess | None
-            if self.config.preload:
+        proc: ServerProcess | None
+        if self.config.preload:
+            mine, theirs = socket.socketpair()
+            try:
                 proc = self.fork_preloaded(theirs.fileno())
-            else:
-                proc = start_server_process(
-                    self.app_spec,
-                    self.worker_config,
-                    self.sockets,
-                    env={SUPERVISOR_FD_ENV: str(theirs.fileno())},
-                    pass_fds=[theirs.fileno()],
-                )
-        except BaseException:
-            mine.close()
-            raise
-        finally:
-            theirs.close()
-        if proc is None:
-            mine.close()
-            return
+            except BaseException:
+                mine.close()
+                raise
+            finally:
+                theirs.close()
+            if proc is None:
+                mine.close()
+                return
+        else:
+            proc, mine = start_linked_process(
+                self.app_spec, self.worker_config, self.sockets, SUPERVISOR_FD_ENV
+            )
+        mine.setblocking(False)
         now = time.monotonic()
         worker = Worker(proc, mine, started=now, last_heard=now)
         self.workers[proc.pid] = worker

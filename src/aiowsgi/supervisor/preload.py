@@ -42,7 +42,7 @@ from .._types import WSGIApp
 from ..app_loader import load_app
 from ..config import Config
 from ..server import SUPERVISOR_FD_ENV
-from .children import start_server_process
+from .children import start_linked_process
 
 error_log = logging.getLogger("aiowsgi.error")
 
@@ -100,21 +100,7 @@ class Zygote:
     """A process that has imported the application and forks workers from it (see the module docstring)."""
 
     def __init__(self, app_spec: str, config: Config, sockets: Sequence[socket.socket]) -> None:
-        mine, theirs = socket.socketpair()
-        try:
-            self.process = start_server_process(
-                app_spec,
-                config,
-                sockets,
-                env={ZYGOTE_FD_ENV: str(theirs.fileno())},
-                pass_fds=[theirs.fileno()],
-            )
-        except BaseException:
-            mine.close()
-            raise
-        finally:
-            theirs.close()
-        self._control = mine
+        self.process, self._control = start_linked_process(app_spec, config, sockets, ZYGOTE_FD_ENV)
 
     @property
     def pid(self) -> int:
