@@ -108,3 +108,17 @@ def test_preload_without_workers_says_it_does_nothing(files: dict[str, str]) -> 
         assert ask(server).version == "v1"
         server.wait_for_line(r"--preload is acted on with --workers 2 or more only")
         assert server.stop() == 0
+
+
+def test_a_killed_preloading_process_is_started_again_for_the_next_worker(files: dict[str, str]) -> None:
+    with serving([APP, "--workers", "2", "--preload", *QUICK], env=files) as server:
+        victim, survivor = wait_for_workers(server, 2)
+        (preloader,) = imports(files)
+        os.kill(preloader, signal.SIGKILL)  # the OOM killer's choice, say: the workers serve on
+        server.wait_for_line(rf"the preloading process {preloader} was killed by SIGKILL")
+        answers_from(server, {victim, survivor})
+        os.kill(victim, signal.SIGKILL)
+        (replacement,) = set(wait_for_workers(server, 3)) - {victim, survivor}
+        answers_from(server, {replacement, survivor})
+        assert len(imports(files)) == 2  # the replacement came from a fresh import
+        assert server.stop() == 0

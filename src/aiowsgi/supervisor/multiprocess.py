@@ -432,7 +432,16 @@ class Supervisor:
                 return None
             error_log.info("preloading process %d has imported the application", zygote.pid)
             self.zygote = zygote
-        return zygote.fork_worker(link_fd)
+        try:
+            return zygote.fork_worker(link_fd)
+        except OSError as exc:  # TimeoutError included: a stuck or broken zygote is replaced, not waited on
+            error_log.error(
+                "the preloading process %d could not fork a worker (%s); replacing it", zygote.pid, exc
+            )
+            self.retire_zygote()
+            zygote.process.kill()
+            self.on_start_failure("a worker", "could not be forked", 1)
+            return None
 
     def retire_zygote(self) -> None:
         """No more workers from the current zygote (HUP: the next ones import the code as it is now)."""
