@@ -52,6 +52,8 @@ LINGER_TIME = 5.0
 # Reads longer than this are parsed a slice at a time, so that --max-pipelined-requests bounds the requests
 # read ahead to within one slice's worth (a 1 KiB slice holds at most 56 of the smallest requests).
 READ_AHEAD_SLICE = 1024
+# Requests that usually carry a body; see data_received.
+_BODY_METHODS = (b"POST ", b"PUT ", b"PATCH ")
 # What the transport itself may hold before pause_writing; past it, output goes to the spill buffer.
 TRANSPORT_HIGH_WATER = 256 * 1024
 # How much spilled output is handed to the transport at a time when the client catches up.
@@ -195,14 +197,22 @@ class HttpProtocol(asyncio.Protocol):
             return
         # A big read may hold thousands of tiny pipelined requests, each an object of a few hundred bytes:
         # parse it a slice at a time and stop at --max-pipelined-requests, keeping the rest unparsed.
-        # A Content-Length body, whose end is known, goes in one piece.
+        # A Content-Length body, whose end is known, goes in one piece; and the head of a request that
+        # will likely have one (POST, PUT, PATCH) goes alone, so that its body arrives in one piece, not
+        # split between two slices (which wsgi.input would join again).
         conn, end, start = self._conn, len(data), 0
         while start < end and not self._closed:
             if len(self._pipeline) >= self._config.max_pipelined_requests:
                 self._unparsed = data[start:]
                 self._pause_reading()
                 return
-            step = conn.body_remaining or READ_AHEAD_SLICE
+            step = conn.body_remaining
+            if not step:
+                step = READ_AHEAD_SLICE
+                if conn.state is ReadState.IDLE and data.startswith(_BODY_METHODS, start):
+                    head_end = data.find(b"\r\n\r\n", start, start + READ_AHEAD_SLICE)
+                    if head_end >= 0:
+                        step = head_end + 4 - start
             self._receive(data[start : start + step])
             start += step
 
