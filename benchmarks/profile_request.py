@@ -65,7 +65,8 @@ FUNCTIONS = (
     "PyThread_allocate_lock", "time_monotonic",
     # regular expressions (the Host check, field values)
     "_sre_SRE_Pattern_fullmatch", "_sre_SRE_Pattern_search", "_sre_SRE_Pattern_match",
-    # the interpreter
+    # the interpreter (slot_tp_getattr_hook: on 3.11, each `SomeEnum.MEMBER`, as EnumType has a __getattr__)
+    "slot_tp_getattr_hook",
     "_PyEval_EvalFrameDefault", "_PyObject_Malloc", "_PyObject_Free", "malloc", "free",
     "_PyObject_MakeTpCall", "PyObject_Vectorcall", "_PyObject_GC_New", "gc_collect_main",
     "_PyEval_EvalFrame", "PyObject_Call",
@@ -341,7 +342,9 @@ def analyse(path: Path, requests: int) -> None:
 def steps_main(args: argparse.Namespace) -> None:
     """Run each step's n cycles under callgrind; print the inclusive cost of its operator.call per cycle."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    print(f"{'step':<22} {'instructions':>12} {'calls':>6}   (per request, one thread, with operator.call)")
+    print(
+        f"{'step':<22} {'per request':>12} {'calls':>6} {'per call':>10}   (one thread, with operator.call)"
+    )
     for step in args.step or STEPS:
         out = RESULTS / f"callgrind.step.{step}.out"
         subprocess.run(
@@ -352,7 +355,11 @@ def steps_main(args: argparse.Namespace) -> None:
         _, inclusive = annotate(out, inclusive=True)
         cost = max((count for count, function, _ in inclusive if function == "_operator_call"), default=0)
         calls = call_counts(out).get("_operator_call", 0)
-        print(f"{step:<22} {cost / args.iterations:>12,.0f} {calls / args.iterations:>6.2f}", flush=True)
+        per_call = cost / calls if calls else 0
+        print(
+            f"{step:<22} {cost / args.iterations:>12,.0f} {calls / args.iterations:>6.2f} {per_call:>10,.0f}"
+        )
+        sys.stdout.flush()
         if not args.keep:
             out.unlink()
 

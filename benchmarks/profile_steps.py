@@ -45,7 +45,14 @@ STEPS: dict[str, tuple[Any, str] | None] = {
     "receive_data": (connection.ServerConnection, "receive_data"),
     "parser_feed": (_httptools.HttptoolsParser, "feed"),
     "on_head": (connection.ServerConnection, "on_head"),
+    "on_message_begin": (_httptools.HttptoolsParser, "on_message_begin"),
+    "on_url": (_httptools.HttptoolsParser, "on_url"),
+    "on_header": (_httptools.HttptoolsParser, "on_header"),
+    "on_headers_complete": (_httptools.HttptoolsParser, "on_headers_complete"),
+    "on_message_complete": (_httptools.HttptoolsParser, "on_message_complete"),
     "validate_head": (connection, "validate_head"),
+    "check_target": (connection, "_check_target"),
+    "RequestHead": (connection, "RequestHead"),
     "run_next": (protocol.HttpProtocol, "_run_next"),
     "Exchange": (protocol, "Exchange"),
     "SpillBuffer": (protocol, "SpillBuffer"),
@@ -53,6 +60,9 @@ STEPS: dict[str, tuple[Any, str] | None] = {
     "refresh_wait": (protocol.HttpProtocol, "_refresh_wait"),
     "job": None,
     "request_environ": (protocol, "request_environ"),
+    "with_addresses": (environ, "_with_addresses"),
+    "environ_key": (environ, "_environ_key"),
+    "has_proxy_headers": (environ, "_has_proxy_headers"),
     "run_application": (protocol, "run_application"),
     "Responder": (response, "Responder"),
     "app": None,  # state.app, the benchmark's `bench` -> `hello`
@@ -67,8 +77,9 @@ STEPS: dict[str, tuple[Any, str] | None] = {
     "callback": None,
     "output_finish_send": (protocol.HttpProtocol, "_send"),
 }
-# Used by the steps above, to read them: request_environ's helpers.
-_ = environ
+# llhttp looks the callbacks up once, when the parser is made: these are wrapped before it is, so the
+# warm-up cycles go through operator.call too (divide by the calls).
+_BEFORE_BUILD = {"on_message_begin", "on_url", "on_header", "on_headers_complete", "on_message_complete"}
 
 
 # Single operations, for the savings of candidate changes (`alt_...` steps): each is called through
@@ -90,7 +101,12 @@ ALTERNATIVES: dict[str, Callable[[], object]] = {
     "alt_addresses_copy": lambda: _BASE.copy(),  # the same four keys from a per-connection dict
     "alt_monotonic": lambda: __import__("time").monotonic(),
     "alt_date_line": writer.http_date_line,
+    # Python 3.11's EnumType has a __getattr__, so `ReadState.IDLE` goes through slot_tp_getattr_hook
+    # (a method-wrapper made and freed each time); a module-level alias is a global lookup.
+    "alt_enum_member": lambda: connection.ReadState.IDLE,
+    "alt_enum_alias": lambda: _IDLE,
 }
+_IDLE = connection.ReadState.IDLE
 for _name in ALTERNATIVES:
     STEPS[_name] = None
 
@@ -178,11 +194,13 @@ def build() -> tuple[protocol.HttpProtocol, Loop, list[Callable[[], None]]]:
 def run(step: str, n: int) -> None:
     if step not in STEPS:
         raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
+    target = STEPS[step]
+    if target is not None and step in _BEFORE_BUILD:
+        setattr(target[0], target[1], _wrap(getattr(*target)))
+        target = None
     proto, loop, jobs = build()
     call = operator.call
-    target = STEPS[step]
-    if step == "app":
-        proto._state.app = _wrap(proto._state.app)
+    armed = False  # the warm-up cycles do not go through operator.call
 
     def noop() -> None:
         pass
@@ -190,12 +208,12 @@ def run(step: str, n: int) -> None:
     def cycle() -> None:
         proto.data_received(REQUEST)
         job = jobs.pop()
-        if step == "job":
+        if step == "job" and armed:
             call(job)
         else:
             job()
         callback, args = loop.posted.pop()
-        if step == "callback":
+        if step == "callback" and armed:
             call(callback, *args)
         else:
             callback(*args)
@@ -207,6 +225,9 @@ def run(step: str, n: int) -> None:
     if target is not None:
         owner, name = target
         setattr(owner, name, _wrap(getattr(owner, name)))
+    if step == "app":
+        proto._state.app = _wrap(proto._state.app)
+    armed = True
     alternative = ALTERNATIVES.get(step)
     for _ in range(n):
         if alternative is not None:
