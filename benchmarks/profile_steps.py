@@ -111,6 +111,70 @@ for _name in ALTERNATIVES:
     STEPS[_name] = None
 
 
+# Candidate changes tried on the whole cycle without editing src/: module globals of aiowsgi replaced by
+# stand-ins that behave the same for this request (`cycle_...` steps; compare with `cycle`).
+def _plain_enums() -> None:
+    """ReadState, Wait, BodyFraming as plain classes holding the same members (a class attribute lookup)."""
+    names = ((connection, "ReadState"), (protocol, "ReadState"), (protocol, "Wait"),
+             (connection, "BodyFraming"), (response, "BodyFraming"), (writer, "BodyFraming"))  # fmt: skip
+    for module, name in names:
+        enum_class = getattr(module, name)
+        setattr(module, name, type(name, (), dict(enum_class.__members__)))
+
+
+def _host_memo() -> None:
+    """The Host check's regular expression behind a dict of values already found valid."""
+    pattern = connection._HOST
+    valid: dict[bytes, bool] = {}
+
+    class Memo:
+        def fullmatch(self, value: bytes, *args: int) -> object:
+            if args:
+                return pattern.fullmatch(value, *args)
+            known = valid.get(value)
+            if known is None:
+                known = valid[value] = pattern.fullmatch(value) is not None
+            return known
+
+    connection._HOST = Memo()  # type: ignore[assignment]
+
+
+def _no_control_search() -> None:
+    """No control-character search of field values (llhttp refuses them itself; h11 would need it)."""
+
+    class Never:
+        def search(self, value: bytes) -> None:
+            return None
+
+    connection._FIELD_VALUE_CONTROL = Never()  # type: ignore[assignment]
+
+
+def _addresses_once() -> None:
+    """The server's keys with the connection's addresses made once per (sockname, peername), then copied."""
+    real = environ._with_addresses
+    made: dict[tuple[Any, Any], dict[str, Any]] = {}
+
+    def with_addresses(base: dict[str, Any], sockname: Any, peername: Any) -> dict[str, Any]:
+        key = (sockname, peername)
+        known = made.get(key)
+        if known is None:
+            known = made[key] = real(base, sockname, peername)
+        return known.copy()
+
+    environ._with_addresses = with_addresses
+
+
+VARIANTS: dict[str, tuple[Callable[[], None], ...]] = {
+    "cycle_plain_enums": (_plain_enums,),
+    "cycle_host_memo": (_host_memo,),
+    "cycle_no_control_search": (_no_control_search,),
+    "cycle_addresses_once": (_addresses_once,),
+    "cycle_all_four": (_plain_enums, _host_memo, _no_control_search, _addresses_once),
+}
+for _name in VARIANTS:
+    STEPS[_name] = None
+
+
 class Transport:
     def __init__(self) -> None:
         self.written = 0
@@ -194,6 +258,10 @@ def build() -> tuple[protocol.HttpProtocol, Loop, list[Callable[[], None]]]:
 def run(step: str, n: int) -> None:
     if step not in STEPS:
         raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
+    for patch in VARIANTS.get(step, ()):
+        patch()
+    if step in VARIANTS:
+        step = "cycle"
     target = STEPS[step]
     if target is not None and step in _BEFORE_BUILD:
         setattr(target[0], target[1], _wrap(getattr(*target)))
