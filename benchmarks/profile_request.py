@@ -346,7 +346,7 @@ def steps_main(args: argparse.Namespace) -> None:
         f"{'step':<22} {'per request':>12} {'calls':>6} {'per call':>10}   (one thread, with operator.call)"
     )
     for step in args.step or STEPS:
-        out = RESULTS / f"callgrind.step.{step}.out"
+        out = RESULTS / f"callgrind.step.{step}.{os.getpid()}.out"
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}",
              sys.executable, __file__, "run-step", step, str(args.iterations)],
