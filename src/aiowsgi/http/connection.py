@@ -75,6 +75,16 @@ class ReadState(enum.Enum):
     ERROR = "error"  # Rule 4
 
 
+# Python 3.11 cannot cache a lookup such as `ReadState.IDLE` (the Enum metaclass defines __getattr__):
+# each costs about 900 instructions more than reading a module global (callgrind). Code that runs per
+# request reads the members through these names.
+_READ_IDLE = ReadState.IDLE
+_READ_HEAD = ReadState.HEAD
+_READ_BODY = ReadState.BODY
+_READ_MUST_CLOSE = ReadState.MUST_CLOSE
+_READ_ERROR = ReadState.ERROR
+
+
 @dataclass(frozen=True, slots=True)
 class RequestLimits:
     head: HeadLimits
@@ -93,7 +103,7 @@ class ServerConnection:
     def __init__(self, parser_name: str, limits: RequestLimits) -> None:
         self._limits = limits
         self._parser: Parser = make_parser(parser_name, self, limits.head)
-        self.state = ReadState.IDLE
+        self.state = _READ_IDLE
         self._events: list[Event] = []
         self._keep_alive = True
         self._chunked = False
@@ -105,7 +115,7 @@ class ServerConnection:
     @property
     def body_remaining(self) -> int:
         """Bytes of a Content-Length body still to come (0 if unknown or none)."""
-        if self.state is ReadState.BODY and not self._chunked:
+        if self.state is _READ_BODY and not self._chunked:
             return self._content_length - self._body_received
         return 0
 
@@ -119,12 +129,12 @@ class ServerConnection:
         Returns the events they completed and, if the bytes were not acceptable, the ProtocolError to
         answer after those events' requests. Any other exception is a bug.
         """
-        if self.state is ReadState.MUST_CLOSE or self.state is ReadState.ERROR or not data:
+        if self.state is _READ_MUST_CLOSE or self.state is _READ_ERROR or not data:
             # An empty read carries nothing, but h11 would take it for EOF and llhttp reports it as an
             # empty piece of body.
             return [], None
         events = self._events = []  # the sink callbacks below append to it, during feed() only
-        in_chunked_body = self.state is ReadState.BODY and self._chunked
+        in_chunked_body = self.state is _READ_BODY and self._chunked
         heads, received = self._heads, self._body_received
         try:
             self._parser.feed(data)
@@ -132,31 +142,31 @@ class ServerConnection:
             if self._must_close():
                 # llhttp complains about bytes after a closing request; Rule 3 already ignores them.
                 return events, None
-            self.state = ReadState.ERROR
+            self.state = _READ_ERROR
             return events, exc
         finally:
             self._events = _IDLE_EVENTS  # an idle connection keeps no reference to its last request
-        if in_chunked_body and self._heads == heads and self.state is ReadState.BODY:
+        if in_chunked_body and self._heads == heads and self.state is _READ_BODY:
             # Rule 2 for what is not body data: chunk sizes, extensions and trailers are bounded too,
             # counted over reads that fell wholly inside the body (so within one read of exact).
             self._framing += len(data) - (self._body_received - received)
             if self._framing > self._limits.chunked_framing + self._body_received:
-                self.state = ReadState.ERROR
+                self.state = _READ_ERROR
                 return events, ProtocolError("too much chunked framing (chunk extensions?)", 400)
         return events, None
 
     def _must_close(self) -> bool:
         # A method, so that mypy does not narrow `state` across the parser callbacks that change it.
-        return self.state is ReadState.MUST_CLOSE
+        return self.state is _READ_MUST_CLOSE
 
     # ParserSink: called by the adapter, inside receive_data.
 
     def on_begin(self) -> None:
-        if self.state is ReadState.IDLE:
-            self.state = ReadState.HEAD
+        if self.state is _READ_IDLE:
+            self.state = _READ_HEAD
 
     def on_head(self, method: bytes, target: bytes, version: str, headers: list[tuple[bytes, bytes]]) -> None:
-        if self.state is ReadState.MUST_CLOSE:
+        if self.state is _READ_MUST_CLOSE:
             return
         head = validate_head(method, target, version, headers, self._limits)
         self._keep_alive = head.keep_alive
@@ -165,11 +175,11 @@ class ServerConnection:
         self._heads += 1
         self._body_received = 0
         self._framing = 0
-        self.state = ReadState.BODY
+        self.state = _READ_BODY
         self._events.append(head)
 
     def on_body(self, data: bytes) -> None:
-        if self.state is ReadState.MUST_CLOSE:
+        if self.state is _READ_MUST_CLOSE:
             return
         self._body_received += len(data)
         if self._body_received > self._limits.body:
@@ -177,15 +187,15 @@ class ServerConnection:
         self._events.append(BodyChunk(data))
 
     def on_trailer(self, name: bytes) -> None:
-        if self.state is ReadState.MUST_CLOSE:
+        if self.state is _READ_MUST_CLOSE:
             return
         if name in _FRAMING_TRAILERS:
             raise ProtocolError(f"{name.decode('latin-1')} in the trailer section", 400)
 
     def on_end(self) -> None:
-        if self.state is ReadState.MUST_CLOSE:
+        if self.state is _READ_MUST_CLOSE:
             return
-        self.state = ReadState.IDLE if self._keep_alive else ReadState.MUST_CLOSE
+        self.state = _READ_IDLE if self._keep_alive else _READ_MUST_CLOSE
         self._events.append(END_OF_REQUEST)
 
 
@@ -322,17 +332,26 @@ class BodyFraming(enum.Enum):
     UNTIL_CLOSE = "until-close"  # HTTP/1.0 without a known length: the end of the body is the close
 
 
+# Python 3.11 cannot cache a lookup such as `BodyFraming.NONE` (the Enum metaclass defines __getattr__):
+# each costs about 900 instructions more than reading a module global (callgrind). Code that runs per
+# request reads the members through these names.
+_BODY_NONE = BodyFraming.NONE
+_BODY_LENGTH = BodyFraming.LENGTH
+_BODY_CHUNKED = BodyFraming.CHUNKED
+_BODY_UNTIL_CLOSE = BodyFraming.UNTIL_CLOSE
+
+
 def plan_response(
     request: RequestHead, status: int, content_length: int | None, close_requested: bool
 ) -> tuple[BodyFraming, bool]:
     """How the response body is delimited, and whether the connection stays open after it."""
     if request.method == "HEAD" or status < 200 or status == 204 or status == 304:
-        framing = BodyFraming.NONE
+        framing = _BODY_NONE
     elif content_length is not None:
-        framing = BodyFraming.LENGTH
+        framing = _BODY_LENGTH
     elif request.http_version == "1.1":
-        framing = BodyFraming.CHUNKED
+        framing = _BODY_CHUNKED
     else:
-        framing = BodyFraming.UNTIL_CLOSE
-    keep_alive = request.keep_alive and not close_requested and framing is not BodyFraming.UNTIL_CLOSE
+        framing = _BODY_UNTIL_CLOSE
+    keep_alive = request.keep_alive and not close_requested and framing is not _BODY_UNTIL_CLOSE
     return framing, keep_alive

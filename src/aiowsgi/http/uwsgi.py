@@ -18,6 +18,14 @@ from ..errors import ProtocolError
 from .connection import _FIELD_VALUE_CONTROL, _MAX_LENGTH_DIGITS, KNOWN_METHODS, ReadState, RequestLimits
 from .events import END_OF_REQUEST, BodyChunk, Event, RequestHead
 
+# Module globals for the ReadState members, as in connection.py (a lookup on an Enum class is slow on 3.11).
+_READ_BODY = ReadState.BODY
+_READ_ERROR = ReadState.ERROR
+_READ_HEAD = ReadState.HEAD
+_READ_IDLE = ReadState.IDLE
+_READ_MUST_CLOSE = ReadState.MUST_CLOSE
+
+
 HEADER_SIZE = 4
 # The header values a WSGI request has (uWSGI's "modifier1 0"); anything else is for another kind of
 # application, or another request type altogether (uWSGI's pings, signals and spooler requests).
@@ -31,13 +39,13 @@ class UwsgiConnection:
 
     def __init__(self, limits: RequestLimits) -> None:
         self._limits = limits
-        self.state = ReadState.IDLE
+        self.state = _READ_IDLE
         self._buffer = bytearray()  # the header and variables while they arrive: at most 4 + 65535 bytes
         self._body_remaining = 0
 
     @property
     def body_remaining(self) -> int:
-        return self._body_remaining if self.state is ReadState.BODY else 0
+        return self._body_remaining if self.state is _READ_BODY else 0
 
     def receive_data(self, data: bytes) -> tuple[list[Event], ProtocolError | None]:
         """Feed bytes from the front end; as ServerConnection.receive_data.
@@ -45,11 +53,11 @@ class UwsgiConnection:
         Bytes after the request's body are ignored: uwsgi does not pipeline.
         """
         state = self.state
-        if state is ReadState.MUST_CLOSE or state is ReadState.ERROR or not data:
+        if state is _READ_MUST_CLOSE or state is _READ_ERROR or not data:
             return [], None
         events: list[Event] = []
-        if state is not ReadState.BODY:
-            self.state = ReadState.HEAD
+        if state is not _READ_BODY:
+            self.state = _READ_HEAD
             buffer = self._buffer
             buffer += data
             if len(buffer) < HEADER_SIZE:
@@ -60,20 +68,20 @@ class UwsgiConnection:
             try:
                 head = parse_packet(bytes(buffer[: HEADER_SIZE + size]), self._limits)
             except ProtocolError as exc:
-                self.state = ReadState.ERROR
+                self.state = _READ_ERROR
                 self._buffer = bytearray()
                 return events, exc
             data = bytes(buffer[HEADER_SIZE + size :])
             self._buffer = bytearray()
             events.append(head)
             self._body_remaining = head.content_length or 0
-            self.state = ReadState.BODY
+            self.state = _READ_BODY
         if self._body_remaining and data:
             piece = data[: self._body_remaining] if len(data) > self._body_remaining else data
             self._body_remaining -= len(piece)
             events.append(BodyChunk(piece))
         if not self._body_remaining:
-            self.state = ReadState.MUST_CLOSE
+            self.state = _READ_MUST_CLOSE
             events.append(END_OF_REQUEST)
         return events, None
 

@@ -35,6 +35,11 @@ _HOP_BY_HOP = frozenset(
      "transfer-encoding", "upgrade", "proxy-connection"}
 )  # fmt: skip
 
+# Module globals for the BodyFraming members, as in http/connection.py (a lookup on an Enum class is slow
+# on Python 3.11).
+_BODY_NONE = BodyFraming.NONE
+_BODY_CHUNKED = BodyFraming.CHUNKED
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseHead:
@@ -171,7 +176,7 @@ def encode_head(
     parts = ["HTTP/1.1 ", head.status, "\r\n", head.header_block]
     if head.content_length is None and inferred_length is not None:
         parts.append(f"Content-Length: {inferred_length}\r\n")
-    if framing is BodyFraming.CHUNKED:
+    if framing is _BODY_CHUNKED:
         parts.append("Transfer-Encoding: chunked\r\n")
     if not keep_alive:
         parts.append("Connection: close\r\n")
@@ -239,4 +244,4 @@ def health_response(request: RequestHead, ready: bool, server_header: bool) -> t
     head = check_response_head(status, _HEALTH_HEADERS)
     framing, keep_alive = plan_response(request, head.status_code, len(body), False)
     data = encode_head(head, framing, keep_alive, request.http_version, server_header, len(body))
-    return (data if framing is BodyFraming.NONE else data + body), keep_alive
+    return (data if framing is _BODY_NONE else data + body), keep_alive

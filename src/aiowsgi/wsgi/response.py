@@ -37,6 +37,13 @@ from ..http.writer import (
     error_response,
 )
 
+# Module globals for the BodyFraming members, as in http/connection.py (a lookup on an Enum class is slow
+# on Python 3.11).
+_BODY_NONE = BodyFraming.NONE
+_BODY_LENGTH = BodyFraming.LENGTH
+_BODY_CHUNKED = BodyFraming.CHUNKED
+
+
 error_log = logging.getLogger("aiowsgi.error")
 
 # A list result whose items add up to at most this is joined and sent with its head in one write.
@@ -90,7 +97,7 @@ class Responder:
         self.server_header = server_header
         self._pending: ResponseHead | None = None
         self.head_sent = False
-        self._framing = BodyFraming.NONE
+        self._framing = _BODY_NONE
         self._keep_alive = False
         self._remaining: int | None = None  # bytes of a Content-Length body still to send
         self._overflowed = False
@@ -173,7 +180,7 @@ class Responder:
         if self._pending is not None and self._pending.content_length is not None:
             size = min(size, self._pending.content_length)
         self._sink.send(self._head(size))
-        if self._framing is not BodyFraming.LENGTH or not size:
+        if self._framing is not _BODY_LENGTH or not size:
             return True
         if not zero_copy:
             return False
@@ -190,7 +197,7 @@ class Responder:
             self._warn_short()
             self._sink.abort()
         else:
-            last = (LAST_CHUNK,) if self._framing is BodyFraming.CHUNKED else ()
+            last = (LAST_CHUNK,) if self._framing is _BODY_CHUNKED else ()
             self._sink.finish(*last, keep_alive=self._keep_alive)
 
     def _warn_short(self) -> None:
@@ -207,19 +214,19 @@ class Responder:
         close = pending.close_requested or self._sink.closing
         framing, keep_alive = plan_response(self._request, pending.status_code, length, close)
         # A HEAD response carries the length a GET would have; 204 and 304 get none made up for them.
-        shown_length = length if framing is not BodyFraming.NONE or self._request.method == "HEAD" else None
+        shown_length = length if framing is not _BODY_NONE or self._request.method == "HEAD" else None
         head = encode_head(
             pending, framing, keep_alive, self._request.http_version, self.server_header, shown_length
         )
         self._framing, self._keep_alive = framing, keep_alive
-        self._remaining = length if framing is BodyFraming.LENGTH else None
+        self._remaining = length if framing is _BODY_LENGTH else None
         self.head_sent = True
         return head
 
     def _frame(self, data: bytes) -> tuple[bytes, ...]:
         """`data` as it goes on the wire in this response's framing, in pieces (none if nothing goes)."""
         framing = self._framing
-        if framing is BodyFraming.NONE:
+        if framing is _BODY_NONE:
             return ()
         if self._remaining is not None:
             if len(data) > self._remaining:
@@ -233,7 +240,7 @@ class Responder:
                 data = data[: self._remaining]
             self._remaining -= len(data)
         self.body_bytes += len(data)
-        if framing is BodyFraming.CHUNKED:
+        if framing is _BODY_CHUNKED:
             return chunk_parts(data)
         return (data,) if data else ()
 
