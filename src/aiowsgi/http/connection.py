@@ -44,6 +44,11 @@ _FIELD_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HOST = re.compile(
     rb"(?:\[[0-9A-Za-z\-._~!$&'()*+,;=:]+\]|(?:[0-9A-Za-z\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?"
 )
+# A server hears the same few Host values over and over: one found valid is not matched again (the match
+# costs about 5,000 instructions, a set lookup a few hundred). Cleared when full, so that a client sending a
+# new Host each time pays only the failed lookup and the memory stays bounded. Loop thread only.
+_VALID_HOSTS_LIMIT = 256
+_valid_hosts: set[bytes] = set()
 # Trailer fields that would change how this message is framed or what becomes of the connection (RFC 9110
 # section 6.5.1: they are not allowed in a trailer). llhttp acts on some of them there (it refuses a
 # Content-Length, and closes after a "Connection: close"); h11 ignores them all: both parsers refuse them.
@@ -252,8 +257,12 @@ def validate_head(
             transfer_codings.extend(c.strip().lower() for c in value.split(b","))
         elif name == b"host":
             host_count += 1
-            if not _HOST.fullmatch(value):
-                raise ProtocolError("Host is not a host and port", 400)
+            if value not in _valid_hosts:
+                if not _HOST.fullmatch(value):
+                    raise ProtocolError("Host is not a host and port", 400)
+                if len(_valid_hosts) >= _VALID_HOSTS_LIMIT:
+                    _valid_hosts.clear()
+                _valid_hosts.add(value)
         elif name == b"connection" or name == b"proxy-connection":
             # llhttp reads the unofficial Proxy-Connection as Connection (and refuses the bytes after a
             # "Proxy-Connection: close"), so the connection state machine does too, for both parsers.
