@@ -30,7 +30,7 @@ from typing import NoReturn
 import h11
 
 from ..errors import ProtocolError
-from .parser import HeadLimits, ParserSink
+from .parser import FIELD_VALUE_CONTROL, HeadLimits, ParserSink
 
 # A LF without its CR, or a line that starts with whitespace (obs-fold, or space before the first field).
 # A CR without its LF is refused too: llhttp does at once, where h11 would wait for a line end forever.
@@ -182,7 +182,10 @@ class H11Parser:
             name = name.lower()
             if name == b"transfer-encoding":
                 self._chunked = True  # connection.py refuses any other coding before the body starts
-            fields.append((name, value.strip(b" \t")))
+            value = value.strip(b" \t")
+            if FIELD_VALUE_CONTROL.search(value):  # h11 lets most of them through; llhttp refuses them
+                raise ProtocolError(f"control character in the value of header {name!r}", 400)
+            fields.append((name, value))
         return fields
 
     def _refuse(self, exc: h11.RemoteProtocolError) -> NoReturn:

@@ -35,9 +35,6 @@ from .parser import HeadLimits, Parser, make_parser
 # A Content-Length of more digits than this cannot fit any body limit we accept; refusing it early keeps
 # int() away from attacker-sized strings.
 _MAX_LENGTH_DIGITS = 18
-# Control characters other than tab may not appear in a field value (RFC 9110 section 5.5). llhttp refuses
-# them; h11 lets most of them through, so the check is made here, once, for both.
-_FIELD_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # RFC 9110 section 7.2: Host = uri-host [ ":" port ], with uri-host an IP-literal, an IPv4 address or a
 # reg-name (RFC 3986 section 3.2.2: unreserved, pct-encoded and sub-delims), possibly empty. RFC 9112 section
 # 3.2: a Host of any other form is a 400. Neither llhttp nor h11 looks at the value, so it is checked here.
@@ -245,8 +242,6 @@ def validate_head(
     for name, value in headers:
         if len(name) + len(value) > field_size:
             raise ProtocolError("header field too large", 431)
-        if _FIELD_VALUE_CONTROL.search(value):
-            raise ProtocolError(f"control character in the value of header {name!r}", 400)
         if name == b"content-length":
             if content_length is not None:
                 raise ProtocolError("more than one Content-Length", 400)

@@ -8,8 +8,13 @@ itself are the ones it must, to bound memory while a head is still incomplete (`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
+
+# Control characters other than tab may not appear in a field value (RFC 9110 section 5.5). llhttp refuses
+# them itself; the h11 adapter and the uwsgi reader check with this, so that every way in answers alike.
+FIELD_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class ParserSink(Protocol):

@@ -15,8 +15,9 @@ HTTPS): the uwsgi port must be reachable by the front end only.
 from __future__ import annotations
 
 from ..errors import ProtocolError
-from .connection import _FIELD_VALUE_CONTROL, _MAX_LENGTH_DIGITS, KNOWN_METHODS, ReadState, RequestLimits
+from .connection import _MAX_LENGTH_DIGITS, KNOWN_METHODS, ReadState, RequestLimits
 from .events import END_OF_REQUEST, BodyChunk, Event, RequestHead
+from .parser import FIELD_VALUE_CONTROL
 
 # Module globals for the ReadState members, as in connection.py (a lookup on an Enum class is slow on 3.11).
 _READ_BODY = ReadState.BODY
@@ -99,7 +100,7 @@ def parse_packet(packet: bytes, limits: RequestLimits) -> RequestHead:
         if len(key) + len(value) > limits.head.field_size:
             raise ProtocolError("uwsgi variable too large", 431)
         if (key.startswith(b"HTTP_") or key in _HEADER_VARS) and value:
-            if _FIELD_VALUE_CONTROL.search(value):
+            if FIELD_VALUE_CONTROL.search(value):
                 raise ProtocolError(f"control character in the value of {key!r}", 400)
             name = _HEADER_VARS.get(key) or key[5:].lower().replace(b"_", b"-")
             headers.append((name, value))
