@@ -22,9 +22,8 @@ from typing import Any
 
 from aiowsgi.bridge import WorkerPool
 from aiowsgi.config import Config
-from aiowsgi.http.connection import RequestLimits
-from aiowsgi.http.parser import HeadLimits
 from aiowsgi.protocol import HttpProtocol, ServerState
+from aiowsgi.server import request_limits
 
 BODY = b"x" * 16384
 REQUEST = (
@@ -64,19 +63,15 @@ def main() -> int:
     parser.add_argument("--parser", default="httptools", choices=("httptools", "h11"))
     args = parser.parse_args()
     loop = asyncio.new_event_loop()
-    limits = RequestLimits(
-        head=HeadLimits(request_line=8190, field_count=100, field_size=8190),
-        body=1 << 30,
-        chunked_framing=65536,
-    )
+    config = Config(port=0, access_log=False)
     pool = WorkerPool(1, loop)  # never started: the test takes each job off its queue itself
     state = ServerState(
         app=None,  # type: ignore[arg-type]
-        config=Config(port=0, access_log=False),
+        config=config,
         pool=pool,
         loop=loop,
         parser_name=args.parser,
-        limits=limits,
+        limits=request_limits(config),
     )
     protocol = HttpProtocol(state)
     protocol.connection_made(NullTransport())  # type: ignore[arg-type]

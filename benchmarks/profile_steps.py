@@ -29,8 +29,7 @@ import uvloop
 from aiowsgi import bridge, protocol
 from aiowsgi.config import Config
 from aiowsgi.http import _httptools, connection, writer
-from aiowsgi.http.connection import RequestLimits
-from aiowsgi.http.parser import HeadLimits
+from aiowsgi.server import request_limits
 from aiowsgi.wsgi import environ, response
 from benchmarks import apps
 
@@ -236,15 +235,7 @@ def _wrap(real: Any) -> Any:
 def build() -> tuple[protocol.HttpProtocol, Loop, list[Callable[[], None]]]:
     config = Config(access_log=False)
     loop = Loop()
-    limits = RequestLimits(
-        head=HeadLimits(
-            request_line=config.limit_request_line,
-            field_count=config.limit_request_fields,
-            field_size=config.limit_request_field_size,
-        ),
-        body=config.limit_request_body,
-        chunked_framing=config.limit_chunked_framing,
-    )
+    limits = request_limits(config)
     pool = bridge.WorkerPool(config.threads, loop, job_limit=0, on_job_limit=lambda: None, watch=False)  # type: ignore[arg-type]
     jobs: list[Callable[[], None]] = []
     pool.submit = jobs.append  # type: ignore[method-assign]

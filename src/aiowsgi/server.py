@@ -122,15 +122,7 @@ class Server:
             require_prometheus_client()  # before anything is bound or started
         parser_name = resolve_parser_name(config.http)
         ssl_context = server_ssl_context(config)
-        limits = RequestLimits(
-            head=HeadLimits(
-                request_line=config.limit_request_line,
-                field_count=config.limit_request_fields,
-                field_size=config.limit_request_field_size,
-            ),
-            body=config.limit_request_body,
-            chunked_framing=config.limit_chunked_framing,
-        )
+        limits = request_limits(config)
         if self._given_sockets is not None:
             sockets = self._given_sockets
         else:
@@ -432,6 +424,19 @@ def _one_observer(observers: list[RequestObserver]) -> RequestObserver | None:
             observer(environ, request, responder, started)
 
     return tell_each
+
+
+def request_limits(config: Config) -> RequestLimits:
+    """The limits on what a client may send, from the options."""
+    return RequestLimits(
+        head=HeadLimits(
+            request_line=config.limit_request_line,
+            field_count=config.limit_request_fields,
+            field_size=config.limit_request_field_size,
+        ),
+        body=config.limit_request_body,
+        chunked_framing=config.limit_chunked_framing,
+    )
 
 
 async def serve(app: WSGIApp, *, sockets: Sequence[socket.socket] | None = None, **options: Any) -> None:
