@@ -5,34 +5,27 @@ from __future__ import annotations
 import socket
 import struct
 
+import pytest
+
 from tests.apps import hello
 from tests.apps.wsgi_disconnect import DisconnectWatcher
 from tests.support import TIMEOUT, get, request, running_server
 
 
-def test_a_client_that_closes_mid_request_is_seen_gone(loop_name: str) -> None:
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_client_that_goes_mid_request_is_seen_gone(loop_name: str, how: str) -> None:
     app = DisconnectWatcher()
     with running_server(app, loop=loop_name, threads=1) as server:
         sock = server.connect()
         sock.sendall(get("/work"))
         assert app.started.wait(TIMEOUT)
         assert app.before_start is False
+        if how == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
         assert app.done.wait(TIMEOUT)
         assert app.saw_disconnect is True
         assert app.closed.wait(TIMEOUT)  # the iterable is still closed, though nobody reads it
-
-
-def test_a_client_that_resets_mid_request_is_seen_gone(loop_name: str) -> None:
-    app = DisconnectWatcher()
-    with running_server(app, loop=loop_name, threads=1) as server:
-        sock = server.connect()
-        sock.sendall(get("/work"))
-        assert app.started.wait(TIMEOUT)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
-        assert app.done.wait(TIMEOUT)
-        assert app.saw_disconnect is True
 
 
 def test_a_client_still_waiting_is_not_gone() -> None:
