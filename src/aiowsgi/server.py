@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -93,6 +94,9 @@ class Server:
         self._multiprocess = False
         self._stats: RequestStats | None = None
         self._metrics_server: Server | None = None
+        # A --workers worker tells its supervisor it is serving here (run() sets it), before the
+        # "listening" line: a worker killed once that line is out is then a crash, not a failed start.
+        self._on_serving: Callable[[], None] | None = None
 
     @property
     def sockets(self) -> list[socket.socket]:
@@ -186,6 +190,8 @@ class Server:
                 sock.close()
             await asyncio.shield(self.shutdown(0))
             raise
+        if self._on_serving is not None:
+            self._on_serving()
         self._announce(sockets, scheme, parser_name, loop)
         if config.request_warn_timeout:
             self._watch_requests(set())
@@ -684,9 +690,9 @@ async def _run_until_signalled(server: Server, link_fd: str | None = None) -> in
     try:
         if link is not None:
             link.start_beating()  # from the start, so that a slow start-up is not taken for a hang
+            server._on_serving = functools.partial(link.send, link.READY)
         await server.start()
         if link is not None:
-            link.send(link.READY)
             retire = asyncio.ensure_future(_retire_when_done(server, link))
         await stop.wait()
         if draining.is_set() and not hurry.is_set():
