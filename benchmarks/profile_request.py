@@ -16,6 +16,7 @@ Instruction counts do not depend on what else runs on the machine; the time unde
     python benchmarks/profile_request.py                       # aiowsgi, 2000 requests after 500
     python benchmarks/profile_request.py --server granian
     python benchmarks/profile_request.py --server waitress --connections 16
+    python benchmarks/profile_request.py --path /flask         # Flask's hello instead
     python benchmarks/profile_request.py --analyse benchmarks/results/callgrind.aiowsgi.out.1
 
 `python benchmarks/profile_request.py steps` attributes the Python-level work of aiowsgi instead: it runs
@@ -72,7 +73,7 @@ FUNCTIONS = (
     "_PyEval_EvalFrame", "PyObject_Call",
 )  # fmt: skip
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+REQUEST = "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
 
 
 def server_command(server: str, port: int, threads: int) -> list[str]:
@@ -110,8 +111,8 @@ def wait_accepting(port: int, proc: subprocess.Popen[bytes], timeout: float) -> 
 class Client:
     """`connections` keep-alive connections; each sends its next request once it has read an answer."""
 
-    def __init__(self, port: int, connections: int) -> None:
-        self.request = REQUEST % port
+    def __init__(self, port: int, connections: int, path: str = "/") -> None:
+        self.request = REQUEST.format(path=path, port=port).encode()
         self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
         for sock in self.socks:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -205,7 +206,7 @@ def profile_server(args: argparse.Namespace) -> Path:
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     try:
         wait_accepting(port, proc, 300)
-        client = Client(port, args.connections)
+        client = Client(port, args.connections, args.path)
         started = time.monotonic()
         client.run(args.warmup)
         print(f"warm-up: {args.warmup} requests in {time.monotonic() - started:.1f} s", flush=True)
@@ -393,6 +394,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=1, help="keep-alive connections (default 1)")
     parser.add_argument("--threads", type=int, default=16, help="the server's worker threads (default 16)")
     parser.add_argument("--analyse", type=Path, help="only read this dump (of --requests requests)")
+    parser.add_argument(
+        "--path", default="/", help="what to ask benchmarks.apps:bench for (default /, the hello; /flask)"
+    )
     args = parser.parse_args(argv)
     path = args.analyse or profile_server(args)
     analyse(path, args.requests)

@@ -57,12 +57,14 @@ APP = "benchmarks.apps:bench"  # the scenario's application is picked by the pat
 class ServerSpec:
     name: str
     package: str
-    options: tuple[str, ...] = ()  # extra command-line options (aiowsgi's variants)
+    options: tuple[str, ...] = ()  # extra command-line options (the variants)
     requires: tuple[str, ...] = ()  # other distributions it needs
     # Options for the idle-memory scenario only: a keep-alive timeout long enough that idle connections
     # are still open when the memory is read (the scenario measures memory, not the timeout).
     idle_options: tuple[str, ...] = ()
-    variant: bool = False  # one of aiowsgi's parser/loop variants: run by default in the wrk scenarios only
+    # A variation of a server's defaults (aiowsgi's parser, loop and log variants; Waitress's connection
+    # limit): run by default in its wrk_scenarios only, never in the hostile ones.
+    variant: bool = False
     # False for the --workers scaling rows: neither the server's processes nor wrk are pinned, since a
     # second worker pinned to the first one's CPU could not scale (so on 2 CPUs, wrk shares them).
     pinned: bool = True
@@ -78,9 +80,10 @@ class ServerSpec:
             log = () if self.access_log else ("--no-access-log",)
             return [python, "-m", "aiowsgi", APP, "--bind", address, "--threads", str(threads), *log,
                     *self.options, *extra]  # fmt: skip
-        if self.name == "waitress":
+        if self.package == "waitress":
             # `python -m waitress` is waitress-serve.
-            return [python, "-m", "waitress", f"--listen={address}", f"--threads={threads}", *extra, APP]
+            return [python, "-m", "waitress", f"--listen={address}", f"--threads={threads}", *self.options,
+                    *extra, APP]  # fmt: skip
         if self.name == "gunicorn-gthread":
             return [python, "-m", "gunicorn", "-k", "gthread", "--threads", str(threads), "-w", "1",
                     "-b", address, *extra, APP]  # fmt: skip
@@ -161,6 +164,16 @@ SERVERS = {
             wrk_scenarios=None,
         ),
         ServerSpec("waitress", "waitress"),  # its idle timeout (channel_timeout) is already 120 s
+        # Waitress serves at most 100 connections by default (connection_limit): in `sleep`, with 200, the
+        # other 100 wait unanswered in the accept queue and its p99 is that of the 100 it serves. This row
+        # serves all 200, for a p99 to compare with.
+        ServerSpec(
+            "waitress-cl1000",
+            "waitress",
+            ("--connection-limit=1000",),
+            variant=True,
+            wrk_scenarios=("sleep",),
+        ),
         ServerSpec("gunicorn-gthread", "gunicorn", idle_options=("--keep-alive", LONG_KEEPALIVE)),
         ServerSpec(
             "uvicorn-a2wsgi",
@@ -918,8 +931,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         choices=list(SERVERS),
         help="default: all; aiowsgi's parser, loop and --workers variants only in the keepalive and close "
-        "scenarios, aiowsgi-accesslog and aiowsgi-metrics in every wrk scenario, none in attack and "
-        "idle-memory",
+        "scenarios, aiowsgi-accesslog and aiowsgi-metrics in every wrk scenario, waitress-cl1000 in sleep; "
+        "none in attack and idle-memory",
     )
     parser.add_argument(
         "--scenarios",
