@@ -212,7 +212,8 @@ class HttpProtocol(asyncio.Protocol):
         # A Content-Length body, whose end is known, goes in one piece; and the head of a request that
         # will likely have one (POST, PUT, PATCH) goes alone, so that its body arrives in one piece, not
         # split between two slices (which wsgi.input would join again).
-        conn, end, start = self._conn, len(data), 0
+        # Slices of a view, not copies: the parser copies what it keeps.
+        conn, end, start, view = self._conn, len(data), 0, memoryview(data)
         while start < end and not self._closed:
             if len(self._pipeline) >= self._config.max_pipelined_requests:
                 self._unparsed = data[start:]
@@ -225,10 +226,10 @@ class HttpProtocol(asyncio.Protocol):
                     head_end = data.find(b"\r\n\r\n", start, start + READ_AHEAD_SLICE)
                     if head_end >= 0:
                         step = head_end + 4 - start
-            self._receive(data[start : start + step])
+            self._receive(view[start : start + step])
             start += step
 
-    def _receive(self, data: bytes) -> None:
+    def _receive(self, data: bytes | memoryview) -> None:
         events, error = self._conn.receive_data(data)
         for event in events:
             if type(event) is RequestHead:

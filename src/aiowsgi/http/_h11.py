@@ -80,7 +80,9 @@ class H11Parser:
         self._chunked = False
         self._body: _ChunkedBody | None = None  # reads a chunked body in h11's place
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
+        if type(data) is memoryview:
+            data = data.tobytes()  # h11 and the chunked reader slice it, and pieces of it become body
         # A loop, not recursion: one read may hold any number of pipelined requests.
         while data:
             if self._body is not None:

@@ -48,7 +48,8 @@ class HttptoolsParser:
         self._declared_body: bytes | None = None
         self._body_parser: httptools.HttpRequestParser | None = None
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
+        # llhttp reads a view as it reads bytes, and copies each piece of body it reports into bytes.
         if self._stopped:
             return
         was_in_head = self._in_head
@@ -70,7 +71,7 @@ class HttptoolsParser:
             if self._head_bytes > self._limits.head_size:
                 raise ProtocolError("request header section too large", 431)
 
-    def _read_upgrade_body(self, rest: bytes) -> None:
+    def _read_upgrade_body(self, rest: bytes | memoryview) -> None:
         if self._declared_body is None or self._body_parser is not None:
             self._stopped = True
             return

@@ -125,7 +125,7 @@ class ServerConnection:
     def parser_name(self) -> str:
         return self._parser.name
 
-    def receive_data(self, data: bytes) -> tuple[list[Event], ProtocolError | None]:
+    def receive_data(self, data: bytes | memoryview) -> tuple[list[Event], ProtocolError | None]:
         """Feed bytes from the client.
 
         Returns the events they completed and, if the bytes were not acceptable, the ProtocolError to

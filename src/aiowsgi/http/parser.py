@@ -37,8 +37,11 @@ class ParserSink(Protocol):
 class Parser(Protocol):
     name: str
 
-    def feed(self, data: bytes) -> None:
-        """Parse `data`, calling the sink; raise ProtocolError when it is not valid HTTP/1.1."""
+    def feed(self, data: bytes | memoryview) -> None:
+        """Parse `data`, calling the sink; raise ProtocolError when it is not valid HTTP/1.1.
+
+        `data` may be a view of a larger read (a slice of it, not copied): the sink is given bytes.
+        """
 
 
 @dataclass(frozen=True, slots=True)

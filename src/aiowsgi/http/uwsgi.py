@@ -48,11 +48,13 @@ class UwsgiConnection:
     def body_remaining(self) -> int:
         return self._body_remaining if self.state is _READ_BODY else 0
 
-    def receive_data(self, data: bytes) -> tuple[list[Event], ProtocolError | None]:
+    def receive_data(self, data: bytes | memoryview) -> tuple[list[Event], ProtocolError | None]:
         """Feed bytes from the front end; as ServerConnection.receive_data.
 
         Bytes after the request's body are ignored: uwsgi does not pipeline.
         """
+        if type(data) is memoryview:
+            data = data.tobytes()  # pieces of it become body
         state = self.state
         if state is _READ_MUST_CLOSE or state is _READ_ERROR or not data:
             return [], None
