@@ -17,6 +17,7 @@ Instruction counts do not depend on what else runs on the machine; the time unde
     python benchmarks/profile_request.py --server granian
     python benchmarks/profile_request.py --server waitress --connections 16
     python benchmarks/profile_request.py --path /flask         # Flask's hello instead
+    python benchmarks/profile_request.py --path /echo --post 16384   # the 16 KiB POST echo
     python benchmarks/profile_request.py --analyse benchmarks/results/callgrind.aiowsgi.out.1
 
 `python benchmarks/profile_request.py steps` attributes the Python-level work of aiowsgi instead: it runs
@@ -73,7 +74,7 @@ FUNCTIONS = (
     "_PyEval_EvalFrame", "PyObject_Call",
 )  # fmt: skip
 
-REQUEST = "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+REQUEST = "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{length}\r\n"
 
 
 def server_command(server: str, port: int, threads: int) -> list[str]:
@@ -111,8 +112,12 @@ def wait_accepting(port: int, proc: subprocess.Popen[bytes], timeout: float) -> 
 class Client:
     """`connections` keep-alive connections; each sends its next request once it has read an answer."""
 
-    def __init__(self, port: int, connections: int, path: str = "/") -> None:
-        self.request = REQUEST.format(path=path, port=port).encode()
+    def __init__(self, port: int, connections: int, path: str = "/", body: int = 0) -> None:
+        if body:  # a POST of `body` bytes, as wrk's post16k.lua sends to /echo
+            head = REQUEST.format(method="POST", path=path, port=port, length=f"Content-Length: {body}\r\n")
+            self.request = head.encode() + b"x" * body
+        else:
+            self.request = REQUEST.format(method="GET", path=path, port=port, length="").encode()
         self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
         for sock in self.socks:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -206,7 +211,7 @@ def profile_server(args: argparse.Namespace) -> Path:
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     try:
         wait_accepting(port, proc, 300)
-        client = Client(port, args.connections, args.path)
+        client = Client(port, args.connections, args.path, args.post)
         started = time.monotonic()
         client.run(args.warmup)
         print(f"warm-up: {args.warmup} requests in {time.monotonic() - started:.1f} s", flush=True)
@@ -397,6 +402,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--path", default="/", help="what to ask benchmarks.apps:bench for (default /, the hello; /flask)"
     )
+    parser.add_argument("--post", type=int, default=0, metavar="BYTES", help="POST a body of BYTES to --path")
     args = parser.parse_args(argv)
     path = args.analyse or profile_server(args)
     analyse(path, args.requests)
