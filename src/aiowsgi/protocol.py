@@ -218,6 +218,8 @@ class HttpProtocol(asyncio.Protocol):
             if len(self._pipeline) >= self._config.max_pipelined_requests:
                 self._unparsed = data[start:]
                 self._pause_reading()
+                if self._channel is None and not self._closed:
+                    self._refresh_wait()  # the slice before was parsed with more=True
                 return
             step = conn.body_remaining
             if not step:
@@ -226,10 +228,11 @@ class HttpProtocol(asyncio.Protocol):
                     head_end = data.find(b"\r\n\r\n", start, start + READ_AHEAD_SLICE)
                     if head_end >= 0:
                         step = head_end + 4 - start
-            self._receive(view[start : start + step])
             start += step
+            self._receive(view[start - step : start], more=start < end)
 
-    def _receive(self, data: bytes | memoryview) -> None:
+    def _receive(self, data: bytes | memoryview, more: bool = False) -> None:
+        """Parse `data` and act on what it completed; `more`: another slice of the same read follows."""
         events, error = self._conn.receive_data(data)
         for event in events:
             if type(event) is RequestHead:
@@ -260,8 +263,8 @@ class HttpProtocol(asyncio.Protocol):
             self._pause_reading()
         if self._head_started is None and self._conn.state is _READ_HEAD:
             self._head_started = self._loop.time()  # the header timeout runs from a head's first byte
-        if self._channel is None and not self._closed:
-            self._refresh_wait()
+        if self._channel is None and not self._closed and not more:
+            self._refresh_wait()  # once per read: the deadline is the same for every slice of it
 
     def eof_received(self) -> bool:
         if self._lingering:
