@@ -61,7 +61,6 @@ STEPS: dict[str, tuple[Any, str] | None] = {
     "request_environ": (protocol, "request_environ"),
     "with_addresses": (environ, "_with_addresses"),
     "environ_key": (environ, "_environ_key"),
-    "has_proxy_headers": (environ, "_has_proxy_headers"),
     "run_application": (protocol, "run_application"),
     "Responder": (response, "Responder"),
     "app": None,  # state.app, the benchmark's `bench` -> `hello`

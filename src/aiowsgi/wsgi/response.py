@@ -156,8 +156,15 @@ class Responder:
 
     def send_whole(self, body: bytes) -> None:
         """A body known in full: the head and the body in one hand-off to the loop."""
-        head = self._head(len(body))
-        parts = _joined_if_small((head, *self._frame(body)))
+        size = len(body)
+        head = self._head(size)
+        parts: tuple[bytes, ...]
+        if self._remaining == size:  # a Content-Length body of the length declared: the usual case
+            self._remaining = 0
+            self.body_bytes = size
+            parts = (head + body,) if len(head) + size <= _JOIN_LIMIT else (head, body)
+        else:
+            parts = _joined_if_small((head, *self._frame(body)))
         if self._remaining:
             self._warn_short()
             self._keep_alive = False
