@@ -146,6 +146,29 @@ class WorkerPool:
         return 0
 
 
+class LogThrottle:
+    """For a log line whose event can come thousands of times a second (an overload, a slowloris attack's
+    timeouts): the first event is logged at once, then at most one line per interval, for all since.
+
+    Not thread-safe by itself: a caller on several threads holds its own lock around `due`.
+    """
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._next_line = 0.0
+        self._unlogged = 0
+
+    def due(self) -> int:
+        """Count one event; 0 if no line is due now, else how many events the line is for (this one too)."""
+        self._unlogged += 1
+        now = time.monotonic()
+        if now < self._next_line:
+            return 0
+        count, self._unlogged = self._unlogged, 0
+        self._next_line = now + self.interval
+        return count
+
+
 class OverloadLog:
     """Logs refusals for overload at most once per interval, with how many there were, from any thread.
 
@@ -154,10 +177,8 @@ class OverloadLog:
     """
 
     def __init__(self, interval: float = 10.0) -> None:
-        self._interval = interval
         self._lock = threading.Lock()
-        self._next_report = 0.0
-        self._refused = 0
+        self._throttle = LogThrottle(interval)
         self._totals: dict[str, int] = {}
 
     @property
@@ -169,16 +190,12 @@ class OverloadLog:
     def refused(self, reason: str, depth: int, kind: str) -> None:
         with self._lock:
             self._totals[kind] = self._totals.get(kind, 0) + 1
-            self._refused += 1
-            now = time.monotonic()
-            if now < self._next_report:
-                return
-            count, self._refused = self._refused, 0
-            self._next_report = now + self._interval
-        error_log.warning(
-            "overloaded (%s): answered 503 to %d request(s) since the last report; %d waiting for a thread",
-            reason, count, depth,
-        )  # fmt: skip
+            count = self._throttle.due()
+        if count:
+            error_log.warning(
+                "overloaded (%s): answered 503 to %d request(s) since the last report; %d waiting for a "
+                "thread", reason, count, depth,
+            )  # fmt: skip
 
 
 class ChannelOwner(Protocol):

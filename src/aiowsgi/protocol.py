@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ._types import Environ, WSGIApp
-from .bridge import OverloadLog, ResponseChannel, WorkerPool
+from .bridge import LogThrottle, OverloadLog, ResponseChannel, WorkerPool
 from .buffers import SpillBuffer
 from .config import Config
 from .errors import ProtocolError
@@ -89,6 +89,8 @@ class ServerState:
     bytes_received: int = 0
     bytes_sent: int = 0
     timeouts: dict[str, int] = field(default_factory=dict)
+    # The "answered 408" lines: a slowloris attack times out its connections by the thousand.
+    timeout_log: LogThrottle = field(default_factory=LogThrottle)
 
     def __post_init__(self) -> None:
         self.environ = server_environ(self.url_scheme, self.config.root_path, file_wrapper, self.multiprocess)
@@ -642,7 +644,16 @@ class HttpProtocol(asyncio.Protocol):
         if wait is _WAIT_NEXT_REQUEST:
             self._close()
             return
-        error_log.info("%s: %s timeout, answered 408", self.peer, wait.value)
+        count = self._state.timeout_log.due()
+        if count > 1:
+            error_log.info(
+                "%s: %s timeout, answered 408 (and %d more header or body timeouts since the last such "
+                "line, not logged one by one)", self.peer, wait.value, count - 1,
+            )  # fmt: skip
+        elif count:
+            error_log.info("%s: %s timeout, answered 408", self.peer, wait.value)
+        else:
+            error_log.debug("%s: %s timeout, answered 408", self.peer, wait.value)
         self._drop_receiving()
         self._answer_and_linger(error_response(408, self._config.server_header))
 

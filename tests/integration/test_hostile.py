@@ -267,6 +267,29 @@ def test_header_timeout_is_a_deadline_for_the_whole_head(parser_backend: str) ->
         assert reader.at_eof()
 
 
+def test_a_crowd_of_header_timeouts_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    """Under a slowloris attack every connection times out: one line for the first, not one per client
+    (the rest are at DEBUG), so the attack cannot flood the log."""
+    crowd = 20
+    caplog.set_level(logging.DEBUG, logger="aiowsgi.error")
+    with running_server(http_echo.app, header_timeout=0.3) as server:
+        socks = [server.connect() for _ in range(crowd)]
+        try:
+            for sock in socks:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")
+            for sock in socks:
+                reader = ResponseReader(sock)
+                assert reader.read_response().status == 408
+        finally:
+            for sock in socks:
+                sock.close()
+    lines = [r for r in caplog.records if r.name == "aiowsgi.error" and "answered 408" in r.getMessage()]
+    assert len(lines) == crowd
+    assert [r.levelno for r in lines].count(logging.INFO) == 1
+    assert lines[0].levelno == logging.INFO
+    assert "header timeout" in lines[0].getMessage()
+
+
 def test_upload_slower_than_the_minimum_rate_gets_408(parser_backend: str) -> None:
     # 20 bytes every 0.05 s is 400 B/s: never a stall of body_timeout, but under body_min_rate. After the
     # grace of one body timeout it must have averaged 1000 B/s: cut at about 0.5 + 0.4 t, so t = 0.83 s.

@@ -1,4 +1,5 @@
-"""ResponseChannel's batching, with the loop's callback queue held in a list so that its order can be seen."""
+"""ResponseChannel's batching, with the loop's callback queue held in a list so that its order can be seen;
+and LogThrottle."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
-from aiowsgi.bridge import ResponseChannel
+import pytest
+
+from aiowsgi import bridge
+from aiowsgi.bridge import LogThrottle, ResponseChannel
 
 
 class HeldLoop:
@@ -95,3 +99,20 @@ def test_nothing_is_written_after_the_client_is_gone() -> None:
     out.disconnect()
     loop.run()
     assert owner.calls == []
+
+
+def test_a_throttled_line_is_logged_at_once_then_once_an_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(bridge.time, "monotonic", lambda: now[0])
+    throttle = LogThrottle(interval=10.0)
+    assert throttle.due() == 1  # the first event is logged at once
+    assert [throttle.due() for _ in range(5)] == [0] * 5
+    now[0] += 9.9
+    assert throttle.due() == 0
+    now[0] += 0.1
+    assert throttle.due() == 7  # the five, the one at 9.9 s and this one
+    assert throttle.due() == 0
+    now[0] += 60
+    assert throttle.due() == 2
