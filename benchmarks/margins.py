@@ -1,6 +1,6 @@
 """The margins of the protocol-and-performance issue: each target a ratio from one run, over several runs.
 
-    python benchmarks/margins.py             # three runs, about 12 minutes
+    python benchmarks/margins.py             # three runs, about 9 minutes
     python benchmarks/margins.py --runs 1
 
 One run is three invocations of run.py, one after the other, each with the servers its ratios need:
@@ -10,7 +10,8 @@ One run is three invocations of run.py, one after the other, each with the serve
    200 connections as aiowsgi does (with its default limit of 100, half of them wait unanswered, and its
    p99 is that of the other half);
 3. `attack`: aiowsgi alone, its keep-alive hello without and then with 500 slowloris, 500 idle and 50
-   slow-upload connections held open.
+   slow-upload connections held open: four such pairs of 5 s runs in turn (`--attack-rounds 4`), their
+   req/s averaged, so that a swing of the machine's speed falls on both sides.
 
 Every ratio is taken within one invocation. The script prints a markdown table (each target, its value in
 each run, the median, and whether the median meets it) and moves run.py's reports into benchmarks/results/,
@@ -44,6 +45,9 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sleep": (("aiowsgi", "waitress-cl1000"), ("sleep",)),
     "attack": (("aiowsgi",), ("attack",)),
 }
+# Extra run.py options per invocation. The attack's ratio compares runs made seconds apart, and one pair
+# of 10 s runs swung by ±0.05 with the machine: four pairs of 5 s, in turn, average that out.
+OPTIONS: dict[str, tuple[str, ...]] = {"attack": ("--attack-rounds", "4", "--attack-duration", "5")}
 
 
 def _result(reports: Reports, invocation: str, scenario: str, server: str) -> dict[str, Any] | None:
@@ -144,6 +148,7 @@ def run_once(index: int, stamp: str) -> tuple[Reports, dict[str, str]]:
                 *servers,
                 "--scenarios",
                 *scenarios,
+                *OPTIONS.get(name, ()),
                 "--output",
                 tmp,
             ]

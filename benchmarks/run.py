@@ -38,6 +38,7 @@ import re
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -555,44 +556,80 @@ class AttackResult:
 
 def run_attack(spec: ServerSpec, args: argparse.Namespace, log_dir: Path) -> AttackResult:
     """Hello throughput with wrk, then again while the attacker holds its connections; the server's own
-    defaults throughout."""
+    defaults throughout. With --attack-rounds N, N such pairs in turn (the attacker stopped between
+    them), combined: a swing of the machine's speed then falls on both sides instead of one."""
     result = AttackResult(spec.name)
     keepalive = SCENARIOS["keepalive"]
     server = RunningServer(spec, args, log_dir, tag="attack")
     attacker = None
+    normal: list[Result] = []
+    attacked: list[Result] = []
     try:
         if args.warmup > 0:
             run_wrk(args, server.port, keepalive, args.warmup)
-        result.normal = parse_wrk(
-            run_wrk(args, server.port, keepalive, args.attack_duration), Result(spec.name, "attack-normal")
-        )
-        time.sleep(1)  # let the server close wrk's connections
-        result.server_sockets_before = open_sockets(server.proc.pid)
-        result.rss_kib_before = rss_kib(server.proc.pid)
-        attacker = Attacker(args, server.port, [
-            "--slowloris", str(args.slowloris), "--idle", str(args.idle), "--upload", str(args.uploads),
-            "--slowloris-interval", str(args.slowloris_interval), "--upload-rate", str(args.upload_rate),
-            "--reconnect",
-        ])  # fmt: skip
-        result.attacker_ready = attacker.wait_for("ready", 90)
-        if args.warmup > 0:
-            run_wrk(args, server.port, keepalive, args.warmup)
-        attacker.send("mark", "marked")
+        for round_index in range(args.attack_rounds):
+            if attacker is not None:
+                attacker.close()
+                attacker = None
+                time.sleep(2)  # let the server close the attacker's connections
+            output = run_wrk(args, server.port, keepalive, args.attack_duration)
+            normal.append(parse_wrk(output, Result(spec.name, "attack-normal")))
+            time.sleep(1)  # let the server close wrk's connections
+            if round_index == 0:
+                result.server_sockets_before = open_sockets(server.proc.pid)
+                result.rss_kib_before = rss_kib(server.proc.pid)
+            attacker = Attacker(args, server.port, [
+                "--slowloris", str(args.slowloris), "--idle", str(args.idle), "--upload", str(args.uploads),
+                "--slowloris-interval", str(args.slowloris_interval), "--upload-rate", str(args.upload_rate),
+                "--reconnect",
+            ])  # fmt: skip
+            ready = attacker.wait_for("ready", 90)
+            if round_index == 0:
+                result.attacker_ready = ready
+            if args.warmup > 0:
+                run_wrk(args, server.port, keepalive, args.warmup)
+            attacker.send("mark", "marked")
 
-        def sample() -> None:
-            result.server_sockets_during = open_sockets(server.proc.pid)
-            result.rss_kib_during = rss_kib(server.proc.pid)
+            def sample() -> None:
+                result.server_sockets_during = open_sockets(server.proc.pid)
+                result.rss_kib_during = rss_kib(server.proc.pid)
 
-        result.attacked = parse_wrk(
-            run_wrk(args, server.port, keepalive, args.attack_duration, halfway=sample),
-            Result(spec.name, "attack-attacked"),
-        )
-        result.attacker_report = attacker.send("report", "report")
+            attacked.append(parse_wrk(
+                run_wrk(args, server.port, keepalive, args.attack_duration, halfway=sample),
+                Result(spec.name, "attack-attacked"),
+            ))  # fmt: skip
+            result.attacker_report = attacker.send("report", "report")
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         result.error = str(exc)
     finally:
         _tear_down(server, attacker, result, args)
+    result.normal = combined(normal)
+    result.attacked = combined(attacked)
     return result
+
+
+def combined(results: list[Result]) -> Result | None:
+    """Several wrk runs of one length as one: mean req/s, median latencies, summed counts."""
+    if len(results) <= 1:
+        return results[0] if results else None
+    first = results[0]
+    known = [r for r in results if r.requests_per_second is not None]
+    socket_errors: dict[str, int] = {}
+    for r in results:
+        for kind, count in r.socket_errors.items():
+            socket_errors[kind] = socket_errors.get(kind, 0) + count
+    return Result(
+        first.server,
+        first.scenario,
+        requests_per_second=statistics.mean(r.requests_per_second or 0.0 for r in known) if known else None,
+        p50_ms=statistics.median(r.p50_ms for r in results if r.p50_ms is not None) if known else None,
+        p99_ms=statistics.median(r.p99_ms for r in results if r.p99_ms is not None) if known else None,
+        requests=sum(r.requests or 0 for r in results),
+        socket_errors=socket_errors,
+        non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
+        error=next((r.error for r in results if r.error), None),
+        wrk_output="\n".join(f"--- round {i + 1}\n{r.wrk_output}" for i, r in enumerate(results)),
+    )
 
 
 @dataclass
@@ -959,6 +996,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     hostile.add_argument(
         "--attack-duration", type=int, default=10, help="seconds of each wrk run, normal and under attack"
     )
+    hostile.add_argument(
+        "--attack-rounds",
+        type=int,
+        default=1,
+        help="pairs of runs, normal then under attack, in turn; their req/s averaged (default 1)",
+    )
     hostile.add_argument("--slowloris", type=int, default=500, help="slowloris connections (default 500)")
     hostile.add_argument(
         "--slowloris-interval", type=float, default=2.0, help="seconds between slowloris header bytes"
@@ -1145,8 +1188,9 @@ def main(argv: list[str] | None = None) -> int:
                                                      "server_cpu", "client_cpu"}
     }  # fmt: skip
     if attack_results:
-        settings |= {k: getattr(args, k) for k in ("attack_duration", "slowloris", "slowloris_interval",
-                                                    "idle", "uploads", "upload_rate")}  # fmt: skip
+        settings |= {k: getattr(args, k) for k in ("attack_duration", "attack_rounds", "slowloris",
+                                                    "slowloris_interval", "idle", "uploads",
+                                                    "upload_rate")}  # fmt: skip
     if idle_results:
         settings |= {"idle_connections": args.idle_connections, "probe_count": args.probe_count}
     all_results: dict[str, object] = {
@@ -1192,7 +1236,10 @@ def main(argv: list[str] | None = None) -> int:
         print(summary_table(scenarios, results))
     if attack_results:
         print()
-        print(f"wrk -d{args.attack_duration}s")
+        rounds = (
+            f", {args.attack_rounds} rounds of normal then under attack" if args.attack_rounds > 1 else ""
+        )
+        print(f"wrk -d{args.attack_duration}s{rounds}")
         print(attack_tables(attack_results, args))
     if idle_results:
         print()
