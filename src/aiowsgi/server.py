@@ -139,6 +139,7 @@ class Server:
             job_limit=_jittered(config.max_requests, config.max_requests_jitter),
             on_job_limit=self.max_requests_reached.set,
             watch=config.request_warn_timeout > 0,
+            batch_scheduling=config.batch_scheduling,
         )
         observers = (
             [access_line_observer(access_log_for_requests(), self._format_access_line)]
