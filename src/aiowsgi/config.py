@@ -213,7 +213,7 @@ class Config:
         parse=_parse_bool,
         help="Run the worker threads under Linux's SCHED_BATCH policy, so that a thread woken with a "
         "request does not preempt the event loop (or another thread) that still holds the GIL, only to "
-        "wait for it: on one core that makes hello 25 to 30% faster and halves its p99 (docs/tuning.md). "
+        "wait for it: on one core that makes hello 25 to 40% faster and halves its p99 (docs/tuning.md). "
         "Threads and processes the application starts from a request inherit it. No privileges needed; "
         "elsewhere than Linux, or where the kernel refuses, nothing changes.",
     )
