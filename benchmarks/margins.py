@@ -50,21 +50,20 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 OPTIONS: dict[str, tuple[str, ...]] = {"attack": ("--attack-rounds", "4", "--attack-duration", "5")}
 
 
-def _result(reports: Reports, invocation: str, scenario: str, server: str) -> dict[str, Any] | None:
+def measured(reports: Reports, invocation: str, scenario: str, server: str, key: str) -> Any:
+    """`key` of a server's result in one scenario of one invocation; None if it failed or did not run."""
     for result in reports[invocation]["results"].get(scenario, []):
         if result["server"] == server and not result.get("error"):
-            return dict(result)
+            return result[key]
     return None
 
 
 def rps(reports: Reports, invocation: str, scenario: str, server: str) -> float | None:
-    result = _result(reports, invocation, scenario, server)
-    return result["requests_per_second"] if result else None
+    return measured(reports, invocation, scenario, server, "requests_per_second")
 
 
 def p99(reports: Reports, invocation: str, scenario: str, server: str) -> float | None:
-    result = _result(reports, invocation, scenario, server)
-    return result["p99_ms"] if result else None
+    return measured(reports, invocation, scenario, server, "p99_ms")
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -78,10 +77,11 @@ def better_of(*values: float | None) -> float | None:
 
 def attacked_share(reports: Reports) -> float | None:
     """aiowsgi's keep-alive req/s under attack over its req/s alone, from the same invocation."""
-    for result in reports["attack"]["results"].get("attack", []):
-        if result["server"] == "aiowsgi" and not result.get("error"):
-            return ratio(result["attacked"]["requests_per_second"], result["normal"]["requests_per_second"])
-    return None
+    normal = measured(reports, "attack", "attack", "aiowsgi", "normal")
+    attacked = measured(reports, "attack", "attack", "aiowsgi", "attacked")
+    if normal is None or attacked is None:
+        return None
+    return ratio(attacked["requests_per_second"], normal["requests_per_second"])
 
 
 @dataclass(frozen=True)

@@ -608,6 +608,11 @@ def run_attack(spec: ServerSpec, args: argparse.Namespace, log_dir: Path) -> Att
     return result
 
 
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
+
+
 def combined(results: list[Result]) -> Result | None:
     """Several wrk runs of one length as one: mean req/s, median latencies, summed counts."""
     if len(results) <= 1:
@@ -622,8 +627,8 @@ def combined(results: list[Result]) -> Result | None:
         first.server,
         first.scenario,
         requests_per_second=statistics.mean(r.requests_per_second or 0.0 for r in known) if known else None,
-        p50_ms=statistics.median(r.p50_ms for r in results if r.p50_ms is not None) if known else None,
-        p99_ms=statistics.median(r.p99_ms for r in results if r.p99_ms is not None) if known else None,
+        p50_ms=_median([r.p50_ms for r in results]),
+        p99_ms=_median([r.p99_ms for r in results]),
         requests=sum(r.requests or 0 for r in results),
         socket_errors=socket_errors,
         non_2xx_3xx=sum(r.non_2xx_3xx for r in results),

@@ -173,7 +173,7 @@ class LogThrottle:
     """
 
     def __init__(self, interval: float = 10.0) -> None:
-        self.interval = interval
+        self._interval = interval
         self._next_line = 0.0
         self._unlogged = 0
 
@@ -184,7 +184,7 @@ class LogThrottle:
         if now < self._next_line:
             return 0
         count, self._unlogged = self._unlogged, 0
-        self._next_line = now + self.interval
+        self._next_line = now + self._interval
         return count
 
 
